@@ -1,0 +1,66 @@
+"""The seed's flow and execution tables (names and columns kept), plus our extra columns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bettercallsold.db.base import Base
+from bettercallsold.db.columns import CreatedAt, TenantForeignKey, UpdatedAt, UUIDPrimaryKey
+
+
+class AutomationFlow(Base):
+    __tablename__ = "automation_flows"
+    __table_args__ = (
+        # The engine's lookup: a tenant's active flows for one event type, never a scan.
+        Index(
+            "ix_automation_flows_active_trigger",
+            "tenant_id",
+            "trigger_event",
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[UUIDPrimaryKey]
+    tenant_id: Mapped[TenantForeignKey]
+    name: Mapped[str] = mapped_column(String(200))
+    trigger_event: Mapped[str] = mapped_column(String(64))
+    flow_definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+
+
+class AutomationExecution(Base):
+    __tablename__ = "automation_executions"
+    __table_args__ = (
+        Index("ix_automation_executions_tenant_started", "tenant_id", "started_at", "id"),
+        Index("ix_automation_executions_flow_started", "flow_id", "started_at"),
+        # One execution per (flow, event): a redelivered event never runs a flow twice.
+        Index("uq_automation_executions_flow_event", "flow_id", "event_id", unique=True),
+    )
+
+    id: Mapped[UUIDPrimaryKey]
+    flow_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("automation_flows.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(32), default="running")
+    trigger_data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    execution_results: Mapped[list[Any] | None] = mapped_column(JSONB)
+    started_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    # ours, beyond the seed's columns:
+    tenant_id: Mapped[TenantForeignKey]
+    event_id: Mapped[str | None] = mapped_column(String(40))
+    event_type: Mapped[str | None] = mapped_column(String(64))
+    causation_depth: Mapped[int] = mapped_column(Integer, default=0)
+    steps: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    updated_at: Mapped[UpdatedAt]

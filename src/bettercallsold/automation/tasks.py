@@ -1,0 +1,7 @@
+"""Automation background work (procrastinate tasks)."""
+
+from __future__ import annotations
+
+import procrastinate
+
+blueprint = procrastinate.Blueprint()

@@ -1,0 +1,1 @@
+"""The event bus: the transactional outbox, webhook subscriptions and signed delivery."""

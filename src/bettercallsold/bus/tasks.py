@@ -1,0 +1,7 @@
+"""Event bus background work (procrastinate tasks)."""
+
+from __future__ import annotations
+
+import procrastinate
+
+blueprint = procrastinate.Blueprint()

@@ -1,0 +1,168 @@
+"""The `bcs` command: builds Settings from the environment and calls into the app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bettercallsold.settings import Settings
+
+app = typer.Typer(help="BetterCallSold: commerce platform and automation.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
+db_app = typer.Typer(help="The embedded database.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return Settings().with_generated_secrets()
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@contextlib.asynccontextmanager
+async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """One transaction against the configured database, for CLI commands."""
+    from bettercallsold.db.engine import make_engine, make_sessionmaker
+    from bettercallsold.db.url import resolve_database_url
+
+    engine = make_engine(resolve_database_url(settings), pool_size=1, max_overflow=0)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            yield session
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the schema (Alembic migrations and the job engine's schema)."""
+    from bettercallsold.db.migrate import migrate as run_migrations
+    from bettercallsold.db.url import resolve_database_url
+
+    run_migrations(resolve_database_url(_settings()))
+    console.print("[green]database is up to date[/green]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (BCS_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (BCS_PORT)")] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="run no background workers")
+    ] = False,
+) -> None:
+    """Serve the platform APIs, event receiver, automation plugin and UI (and the workers)."""
+    import uvicorn
+
+    from bettercallsold.app import create_app
+    from bettercallsold.db.migrate import migrate as run_migrations
+    from bettercallsold.db.url import resolve_database_url
+
+    settings = _settings()
+    _configure_logging(settings)
+    run_migrations(resolve_database_url(settings))
+    application = create_app(settings, run_worker=not no_worker)
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="jobs run at once by this process")] = 10,
+) -> None:
+    """Run only the background workers (delivery, executions, scheduled work)."""
+    from bettercallsold.app import create_app, open_runtime, run_worker
+    from bettercallsold.bus.startup import on_startup as bus_startup
+    from bettercallsold.db.migrate import migrate as run_migrations
+    from bettercallsold.db.url import resolve_database_url
+
+    settings = _settings()
+    _configure_logging(settings)
+    run_migrations(resolve_database_url(settings))
+    application = create_app(settings, run_worker=False)
+
+    async def main() -> None:
+        async with open_runtime(application, settings) as runtime:
+            application.state.runtime = runtime
+            await bus_startup(runtime)
+            task = asyncio.create_task(run_worker(runtime, concurrency))
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, task.cancel)
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+
+
+@tenants_app.command("create")
+def tenants_create(name: str) -> None:
+    """Create a tenant; prints `{"tenant_id", "api_token"}` (the token is shown only here)."""
+    from bettercallsold.platform.tenants import create_tenant
+
+    async def main() -> dict[str, str]:
+        async with _session(_settings()) as session:
+            issued = await create_tenant(session, name)
+            return {"tenant_id": str(issued.tenant_id), "api_token": issued.api_token}
+
+    print(json.dumps(asyncio.run(main())))
+
+
+@app.command()
+def demo() -> None:
+    """Create (or reuse) the `demo` tenant with example flows; prints its token and the UI."""
+    from bettercallsold.demo import seed_demo
+
+    settings = _settings()
+    token_file = settings.var_dir / "demo-token"
+    seeded = asyncio.run(seed_demo(settings, token_file))
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(f"[bold]demo tenant[/bold] {seeded.tenant_id}")
+    console.print(f"[bold]API token[/bold]   {seeded.api_token}")
+    console.print(f"[bold]UI[/bold]          {base}/   (log in with the token)")
+    console.print(f"try: curl -H 'Authorization: Bearer {seeded.api_token}' {base}/api/products")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (it is otherwise left running for every `bcs` process)."""
+    from bettercallsold.db.embedded import stop_embedded_server
+
+    stopped = stop_embedded_server(_settings().var_dir)
+    console.print("stopped" if stopped else "not running")
+
+
+def _register_plugins() -> None:
+    from bettercallsold.automation.cli import flows_app
+
+    app.add_typer(flows_app, name="flows")
+
+
+def main() -> None:
+    _register_plugins()
+    app()
+
+
+__all__ = ["Path", "app", "main"]

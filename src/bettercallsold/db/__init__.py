@@ -1,0 +1,1 @@
+"""Storage: PostgreSQL everywhere (embedded by default), SQLAlchemy 2 async, Alembic."""

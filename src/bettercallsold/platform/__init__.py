@@ -1,0 +1,1 @@
+"""The commerce platform: tenants, products, customers, orders, notifications, tasks."""

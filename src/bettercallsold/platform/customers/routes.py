@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from bettercallsold.db.session import SessionDep
+from bettercallsold.platform.auth import TenantDep
+from bettercallsold.platform.customers import service
+from bettercallsold.platform.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
+from bettercallsold.platform.pagination import Page, PageDep
+from bettercallsold.platform.responses import AUTH, AUTH_404
+
+router = APIRouter(prefix="/api/customers", tags=["customers"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=AUTH)
+async def create_customer(
+    body: CustomerCreate, session: SessionDep, context: TenantDep
+) -> CustomerOut:
+    """Create a customer; emits `customer.created`."""
+    return await service.create_customer(session, context, body)
+
+
+@router.get("", responses=AUTH)
+async def list_customers(
+    session: SessionDep, context: TenantDep, page: PageDep
+) -> Page[CustomerOut]:
+    """The tenant's customers, newest first."""
+    items, cursor = await service.list_customers(session, context, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.get("/{customer_id}", responses=AUTH_404)
+async def get_customer(
+    customer_id: uuid.UUID, session: SessionDep, context: TenantDep
+) -> CustomerOut:
+    return await service.get_customer(session, context, customer_id)
+
+
+@router.put("/{customer_id}", responses=AUTH_404)
+async def update_customer(
+    customer_id: uuid.UUID, body: CustomerUpdate, session: SessionDep, context: TenantDep
+) -> CustomerOut:
+    """Change any subset of the fields; emits `customer.updated`."""
+    return await service.update_customer(session, context, customer_id, body)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().-]{3,39}$", max_length=40)
+]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class CustomerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    tags: Annotated[list[Tag], Field(max_length=50)] = []
+
+
+class CustomerUpdate(BaseModel):
+    """Any subset of the fields; an absent field keeps its value, null clears email/phone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
+
+
+class CustomerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime

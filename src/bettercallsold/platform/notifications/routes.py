@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from bettercallsold.db.session import SessionDep
+from bettercallsold.platform.auth import TenantDep
+from bettercallsold.platform.notifications import service
+from bettercallsold.platform.notifications.providers import OutgoingMessage
+from bettercallsold.platform.notifications.schemas import (
+    ChannelMessageCreate,
+    EmailCreate,
+    NotificationOut,
+    SmsCreate,
+)
+from bettercallsold.platform.pagination import Page, PageDep
+from bettercallsold.platform.responses import AUTH, AUTH_404
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+
+
+@router.post("/email", status_code=status.HTTP_201_CREATED, responses=AUTH)
+async def send_email(body: EmailCreate, session: SessionDep, context: TenantDep) -> NotificationOut:
+    """Send an email; emits `notification.sent`."""
+    message = OutgoingMessage("email", body.to, body.subject, body.body, body.template)
+    return await service.send_notification(session, context, message)
+
+
+@router.post("/sms", status_code=status.HTTP_201_CREATED, responses=AUTH)
+async def send_sms(body: SmsCreate, session: SessionDep, context: TenantDep) -> NotificationOut:
+    """Send a text message; emits `notification.sent`."""
+    message = OutgoingMessage("sms", body.to, None, body.message, None)
+    return await service.send_notification(session, context, message)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=AUTH)
+async def send_channel_message(
+    body: ChannelMessageCreate, session: SessionDep, context: TenantDep
+) -> NotificationOut:
+    """Post a message on a generic channel (for example `slack`); emits `notification.sent`."""
+    message = OutgoingMessage(body.channel, body.to, None, body.message, None)
+    return await service.send_notification(session, context, message)
+
+
+@router.get("", responses=AUTH)
+async def list_notifications(
+    session: SessionDep,
+    context: TenantDep,
+    page: PageDep,
+    channel: Annotated[str | None, Query(max_length=40)] = None,
+) -> Page[NotificationOut]:
+    """Every notification the tenant sent, newest first, optionally of one channel."""
+    items, cursor = await service.list_notifications(session, context, page, channel)
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.get("/{notification_id}", responses=AUTH_404)
+async def get_notification(
+    notification_id: uuid.UUID, session: SessionDep, context: TenantDep
+) -> NotificationOut:
+    return await service.get_notification(session, context, notification_id)

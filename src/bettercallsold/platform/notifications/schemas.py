@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Channel = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().-]{3,39}$", max_length=40)
+]
+
+
+class EmailCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: EmailStr
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    body: Annotated[str, Field(max_length=100_000)] | None = None
+    template: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+
+
+class SmsCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: Phone
+    message: Annotated[str, StringConstraints(min_length=1, max_length=1600)]
+
+
+class ChannelMessageCreate(BaseModel):
+    """A message on a generic channel (for example `slack`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+    channel: Channel
+    to: Annotated[str, StringConstraints(min_length=1, max_length=320)] | None = None
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    channel: str
+    status: str
+    to: str | None
+    subject: str | None
+    body: str | None
+    template: str | None
+    provider: str
+    created_at: datetime

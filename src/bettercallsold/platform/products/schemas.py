@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from bettercallsold.platform.money import NonNegativeMoney
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    price: NonNegativeMoney
+    description: Annotated[str, Field(max_length=10_000)] | None = None
+    sku: Sku | None = None
+    inventory: Annotated[int, Field(ge=0, le=2_000_000_000)] | None = None
+    tags: Annotated[list[Tag], Field(max_length=50)] = []
+
+
+class ProductUpdate(BaseModel):
+    """Any subset of the fields; an absent field keeps its value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    price: NonNegativeMoney | None = None
+    description: Annotated[str, Field(max_length=10_000)] | None = None
+    sku: Sku | None = None
+    inventory: Annotated[int, Field(ge=0, le=2_000_000_000)] | None = None
+    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
+
+
+class ProductOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    price: NonNegativeMoney
+    description: str | None
+    sku: str | None
+    inventory: int | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""The event receiver: routes automation action batches to the platform APIs."""

@@ -1,0 +1,38 @@
+"""Shared aliases and small value types used across features."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+JSON = dict[str, Any]
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Causation:
+    """Why a platform write happened: directly by a client (depth 0) or by an automation run."""
+
+    flow_execution_id: uuid.UUID | None = None
+    depth: int = 0
+
+    def as_json(self) -> JSON:
+        return {
+            "flow_execution_id": str(self.flow_execution_id) if self.flow_execution_id else None,
+            "depth": self.depth,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TenantContext:
+    """Who is calling: the tenant (from the credential, never the body) and the causation."""
+
+    tenant_id: uuid.UUID
+    causation: Causation = Causation()

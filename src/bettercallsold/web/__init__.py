@@ -1,0 +1,1 @@
+"""The merchant UI: server-rendered pages (Jinja2 + htmx, SortableJS)."""
