@@ -80,3 +80,19 @@ async def make_tenant(app: FastAPI, runtime: Runtime) -> AsyncIterator[MakeTenan
 @pytest.fixture
 async def tenant(make_tenant: MakeTenant) -> TenantHandle:
     return await make_tenant()
+
+
+@pytest.fixture
+async def worker(runtime: Runtime) -> AsyncIterator[None]:
+    """A real procrastinate worker on the test database for the duration of one test."""
+    import asyncio
+    import contextlib
+
+    from bettercallsold.app import run_worker
+
+    task = asyncio.create_task(run_worker(runtime, concurrency=4))
+    await asyncio.sleep(0.2)
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
