@@ -120,7 +120,7 @@ def worker(
 @tenants_app.command("create")
 def tenants_create(name: str) -> None:
     """Create a tenant; prints `{"tenant_id", "api_token"}` (the token is shown only here)."""
-    from bettercallsold.platform.tenants import create_tenant
+    from bettercallsold.tenancy.service import create_tenant
 
     async def main() -> dict[str, str]:
         async with _session(_settings()) as session:

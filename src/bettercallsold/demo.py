@@ -9,13 +9,13 @@ from pathlib import Path
 
 from bettercallsold.db.engine import make_engine, make_sessionmaker
 from bettercallsold.db.url import resolve_database_url
-from bettercallsold.platform.tenants import (
+from bettercallsold.settings import Settings
+from bettercallsold.tenancy.service import (
     create_tenant,
     find_tenant_by_name,
     issue_token,
     token_is_valid,
 )
-from bettercallsold.settings import Settings
 
 DEMO_TENANT = "demo"
 

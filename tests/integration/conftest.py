@@ -12,9 +12,9 @@ import pytest
 from fastapi import FastAPI
 
 from bettercallsold.app import create_app
-from bettercallsold.platform.tenants import create_tenant
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import Settings
+from bettercallsold.tenancy.service import create_tenant
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from bettercallsold.db.session import SessionDep
-from bettercallsold.platform.auth import TenantDep
 from bettercallsold.platform.notifications import service
 from bettercallsold.platform.notifications.providers import OutgoingMessage
 from bettercallsold.platform.notifications.schemas import (
@@ -17,6 +16,7 @@ from bettercallsold.platform.notifications.schemas import (
 )
 from bettercallsold.platform.pagination import Page, PageDep
 from bettercallsold.platform.responses import AUTH, AUTH_404
+from bettercallsold.tenancy.auth import TenantDep
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 

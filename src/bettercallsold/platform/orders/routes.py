@@ -5,11 +5,11 @@ import uuid
 from fastapi import APIRouter, status
 
 from bettercallsold.db.session import SessionDep
-from bettercallsold.platform.auth import TenantDep
 from bettercallsold.platform.orders import service
 from bettercallsold.platform.orders.schemas import OrderCreate, OrderOut, OrderStatusUpdate
 from bettercallsold.platform.pagination import Page, PageDep
 from bettercallsold.platform.responses import AUTH, AUTH_404, errors
+from bettercallsold.tenancy.auth import TenantDep
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from bettercallsold.assertions import verify_assertion
 from bettercallsold.db.session import RuntimeDep
 from bettercallsold.errors import Unauthorized
-from bettercallsold.platform.models import ApiToken
-from bettercallsold.platform.tokens import hash_token
+from bettercallsold.tenancy.models import ApiToken
+from bettercallsold.tenancy.tokens import hash_token
 from bettercallsold.types import TenantContext
 
 bearer_scheme = HTTPBearer(auto_error=False, description="the tenant's API token")

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.errors import Conflict
-from bettercallsold.platform.models import ApiToken, Tenant
-from bettercallsold.platform.tokens import hash_token, new_token
+from bettercallsold.tenancy.models import ApiToken, Tenant
+from bettercallsold.tenancy.tokens import hash_token, new_token
 
 
 class TenantExists(Conflict):

@@ -1,0 +1,1 @@
+"""Tenants, their API tokens and bearer authentication: shared by every HTTP-facing feature."""
