@@ -1,0 +1,102 @@
+"""Payload schemas of the actions: what each platform call accepts, field by field.
+
+They mirror the platform's request bodies (which stay the final judge) so a bad payload fails
+before any call, with a message naming the field; `id` names the object in the path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+Price = Annotated[float, Field(ge=0)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateProduct(_Payload):
+    name: NonEmpty
+    price: Price
+    description: str | None = None
+    sku: str | None = None
+    inventory: Annotated[int, Field(ge=0)] | None = None
+    tags: list[str] | None = None
+
+
+class UpdateProduct(_Payload):
+    id: NonEmpty
+    name: NonEmpty | None = None
+    price: Price | None = None
+    description: str | None = None
+    sku: str | None = None
+    inventory: Annotated[int, Field(ge=0)] | None = None
+    tags: list[str] | None = None
+
+
+class DeleteProduct(_Payload):
+    id: NonEmpty
+
+
+class CreateCustomer(_Payload):
+    name: NonEmpty
+    email: str | None = None
+    phone: str | None = None
+    tags: list[str] | None = None
+
+
+class UpdateCustomer(_Payload):
+    id: NonEmpty
+    name: NonEmpty | None = None
+    email: str | None = None
+    phone: str | None = None
+    tags: list[str] | None = None
+
+
+class OrderItem(_Payload):
+    product_id: NonEmpty
+    quantity: Annotated[int, Field(ge=1)]
+
+
+class CreateOrder(_Payload):
+    customer_id: NonEmpty
+    items: Annotated[list[OrderItem], Field(min_length=1)]
+
+
+class UpdateOrderStatus(_Payload):
+    id: NonEmpty
+    status: Literal["pending", "paid", "fulfilled", "delivered", "cancelled"]
+
+
+class SendEmail(_Payload):
+    to: NonEmpty
+    subject: NonEmpty
+    body: str | None = None
+    template: str | None = None
+
+
+class SendSms(_Payload):
+    to: NonEmpty
+    message: NonEmpty
+
+
+class CreateNotification(_Payload):
+    message: NonEmpty
+    channel: NonEmpty
+    to: str | None = None
+
+
+class CreateTask(_Payload):
+    title: NonEmpty
+    description: str | None = None
+    due_date: datetime | None = None
+    assignee: str | None = None
+
+
+class AssignTask(_Payload):
+    id: NonEmpty
+    assignee: NonEmpty
