@@ -18,3 +18,15 @@ async def test_a_product_round_trips(tenant: TenantHandle) -> None:
     assert body["price"] == 12.5
     fetched = await tenant.http.get(f"/api/products/{body['id']}")
     assert fetched.json()["name"] == "Mug"
+
+
+async def test_metrics_exposes_the_contract_families(client: httpx.AsyncClient) -> None:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    text = response.text
+    for family in (
+        'bcs_queue_depth{queue="deliveries"}',
+        "bcs_execution_duration_seconds_bucket",
+        "bcs_execution_duration_seconds_count",
+    ):
+        assert family in text

@@ -1,0 +1,122 @@
+"""Prometheus `/metrics`, computed from the database at scrape time.
+
+Every API and worker process shares one PostgreSQL, so the database is the one place where a
+delivery or an execution counted by any process is visible; per-process counters would need
+a push gateway or multiprocess files. The queries group small status columns and read
+procrastinate's queue, so a scrape stays cheap at the table sizes we run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+KNOWN_QUEUES = ("deliveries", "executions", "maintenance", "default")
+
+
+@dataclass
+class MetricsSnapshot:
+    queue_depth: dict[str, int] = field(default_factory=dict)
+    deliveries: dict[str, int] = field(default_factory=dict)
+    executions: dict[str, int] = field(default_factory=dict)
+    actions: dict[tuple[str, bool], int] = field(default_factory=dict)
+    duration_buckets: list[int] = field(default_factory=list)
+    duration_count: int = 0
+    duration_sum: float = 0.0
+
+
+async def _table_exists(connection: AsyncConnection, name: str) -> bool:
+    found = await connection.scalar(text("SELECT to_regclass(:name)"), {"name": name})
+    return found is not None
+
+
+async def _counts(connection: AsyncConnection, sql: str) -> dict[str, int]:
+    return {str(row[0]): int(row[1]) for row in await connection.execute(text(sql))}
+
+
+async def collect_snapshot(connection: AsyncConnection) -> MetricsSnapshot:
+    snapshot = MetricsSnapshot()
+    snapshot.queue_depth = dict.fromkeys(KNOWN_QUEUES, 0) | await _counts(
+        connection,
+        "SELECT queue_name, count(*) FROM procrastinate_jobs WHERE status = 'todo' "
+        "GROUP BY queue_name",
+    )
+    if await _table_exists(connection, "webhook_deliveries"):
+        snapshot.deliveries = await _counts(
+            connection, "SELECT status, count(*) FROM webhook_deliveries GROUP BY status"
+        )
+    snapshot.executions = await _counts(
+        connection, "SELECT status, count(*) FROM automation_executions GROUP BY status"
+    )
+    rows = await connection.execute(
+        text("SELECT action_type, success, count(*) FROM automation_event_log GROUP BY 1, 2")
+    )
+    snapshot.actions = {(str(row[0]), bool(row[1])): int(row[2]) for row in rows}
+    filters = ", ".join(f"count(*) FILTER (WHERE d <= {bucket})" for bucket in DURATION_BUCKETS)
+    durations = (
+        await connection.execute(
+            text(
+                f"SELECT {filters}, count(*), coalesce(sum(d), 0) FROM ("
+                " SELECT extract(epoch FROM completed_at - started_at) AS d"
+                " FROM automation_executions WHERE completed_at IS NOT NULL) AS t"
+            )
+        )
+    ).one()
+    snapshot.duration_buckets = [int(value) for value in durations[: len(DURATION_BUCKETS)]]
+    snapshot.duration_count = int(durations[len(DURATION_BUCKETS)])
+    snapshot.duration_sum = float(durations[len(DURATION_BUCKETS) + 1])
+    return snapshot
+
+
+class _SnapshotCollector(Collector):
+    def __init__(self, snapshot: MetricsSnapshot) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
+        snap = self._snapshot
+        depth = GaugeMetricFamily("bcs_queue_depth", "Jobs waiting per queue", labels=["queue"])
+        for queue, count in sorted(snap.queue_depth.items()):
+            depth.add_metric([queue], count)
+        yield depth
+        deliveries = CounterMetricFamily(
+            "bcs_deliveries", "Webhook deliveries by outcome", labels=["outcome"]
+        )
+        for outcome, count in sorted(snap.deliveries.items()):
+            deliveries.add_metric([outcome], count)
+        yield deliveries
+        executions = CounterMetricFamily(
+            "bcs_executions", "Flow executions by status", labels=["status"]
+        )
+        for status, count in sorted(snap.executions.items()):
+            executions.add_metric([status], count)
+        yield executions
+        actions = CounterMetricFamily(
+            "bcs_actions", "Actions run by the receiver", labels=["action_type", "success"]
+        )
+        for (action_type, success), count in sorted(snap.actions.items()):
+            actions.add_metric([action_type, str(success).lower()], count)
+        yield actions
+        buckets = [
+            (str(bound), count)
+            for bound, count in zip(DURATION_BUCKETS, snap.duration_buckets, strict=True)
+        ]
+        buckets.append(("+Inf", snap.duration_count))
+        yield HistogramMetricFamily(
+            "bcs_execution_duration_seconds",
+            "Time from an execution's start to its completion",
+            buckets=buckets,
+            sum_value=snap.duration_sum,
+        )
+
+
+def render(snapshot: MetricsSnapshot) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_SnapshotCollector(snapshot))
+    return generate_latest(registry)
