@@ -11,6 +11,7 @@ import procrastinate
 from bettercallsold.automation.tasks import blueprint as automation_tasks
 from bettercallsold.bus.tasks import blueprint as bus_tasks
 from bettercallsold.db.url import libpq_url
+from bettercallsold.receiver.tasks import blueprint as receiver_tasks
 
 QUEUES = ("deliveries", "executions", "maintenance")
 
@@ -24,4 +25,5 @@ def make_job_app(database_url: str, *, pool_min: int = 1, pool_max: int = 10) ->
     app = procrastinate.App(connector=connector)
     app.add_tasks_from(bus_tasks, namespace="bus")
     app.add_tasks_from(automation_tasks, namespace="automation")
+    app.add_tasks_from(receiver_tasks, namespace="receiver")
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 
@@ -36,7 +37,10 @@ class ActionSpec:
         return list(self.payload_schema().get("properties", {}))
 
     def request_path(self, payload: Mapping[str, Any]) -> str:
-        return self.path.replace(":id", str(payload["id"])) if self.uses_id else self.path
+        if not self.uses_id:
+            return self.path
+        # Percent-encode everything, dots included: an id can never walk to another path.
+        return self.path.replace(":id", quote(str(payload["id"]), safe="").replace(".", "%2E"))
 
     def request_body(self, payload: Mapping[str, Any]) -> dict[str, Any] | None:
         """The JSON body of the platform call: the payload without the path's `id`."""

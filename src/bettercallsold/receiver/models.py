@@ -1,16 +1,18 @@
-"""The seed's event log table (names and columns kept), plus the tenant for scoping."""
+"""The seed's event log table (names and columns kept), plus the tenant for scoping, and the
+receiver's idempotency keys."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bettercallsold.db.base import Base
-from bettercallsold.db.columns import CreatedAt, TenantForeignKey, UUIDPrimaryKey
+from bettercallsold.db.columns import CreatedAt, TenantForeignKey, UpdatedAt, UUIDPrimaryKey
 
 
 class AutomationEventLog(Base):
@@ -30,3 +32,38 @@ class AutomationEventLog(Base):
     created_at: Mapped[CreatedAt]
     tenant_id: Mapped[TenantForeignKey]
     step_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class ReceiverIdempotencyKey(Base):
+    """One `Idempotency-Key` of one tenant: the request it was first used with, the results
+    recorded so far (one per action, committed as each completes) and, once done, the answer.
+
+    `lease_token`/`leased_until` mark the request working on it; a lease left by a crashed
+    process expires and is taken over. `in_flight` is the position of the action whose platform
+    call may be under way: a request taking over never repeats that action (see `service.py`).
+    """
+
+    __tablename__ = "receiver_idempotency_keys"
+    __table_args__ = (
+        Index("ix_receiver_idempotency_keys_expires_at", "expires_at"),
+        Index("ix_receiver_idempotency_keys_flow_execution_id", "flow_execution_id"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    flow_execution_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("automation_executions.id", ondelete="CASCADE")
+    )
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    """`in_progress` or `completed`."""
+    results: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    in_flight: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    lease_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

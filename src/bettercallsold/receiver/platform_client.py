@@ -1,0 +1,88 @@
+"""Calling the platform for one action, through its real HTTP interface.
+
+In `bcs serve` the base URL is `http://bcs.internal`, which the runtime's client routes to this
+process's own app (httpx's ASGI transport); with `BCS_PLATFORM_URL` it is a remote platform.
+Either way the answer is read the same way, so the receiver can drive an external platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from bettercallsold.catalogue import ActionSpec
+from bettercallsold.receiver import results
+from bettercallsold.types import JSON
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformTarget:
+    """Where and as whom to call: the base URL and a bearer credential for one tenant."""
+
+    http: httpx.AsyncClient
+    base_url: str
+    credential: str
+    timeout_seconds: float
+
+
+def request_path(spec: ActionSpec, payload: Mapping[str, Any]) -> str:
+    """The spec's path with `:id` from the payload, percent-encoded (dots too): an id can never
+    reach another path (`../..`) or add a query, whatever the payload says."""
+    if not spec.uses_id:
+        return spec.path
+    encoded = quote(str(payload["id"]), safe="").replace(".", "%2E")
+    return spec.request_path({**payload, "id": encoded})
+
+
+async def perform(
+    target: PlatformTarget, action_type: str, spec: ActionSpec, payload: Mapping[str, Any]
+) -> JSON:
+    """Call the platform for one validated action; never raises for the platform's failures.
+
+    2xx → a success with the answer's JSON as `data`; any other status → a failure with the
+    status and the platform's detail; a network error or the total timeout → a failure.
+    """
+    path = request_path(spec, payload)
+    try:
+        # A total bound: httpx's timeouts are per operation, and the in-process ASGI
+        # transport applies none at all.
+        async with asyncio.timeout(target.timeout_seconds):
+            response = await target.http.request(
+                spec.method,
+                target.base_url + path,
+                json=spec.request_body(payload),
+                headers={"Authorization": f"Bearer {target.credential}"},
+            )
+    except (TimeoutError, httpx.TimeoutException):
+        return results.platform_timed_out(action_type, spec.method, path, target.timeout_seconds)
+    except httpx.HTTPError as exc:
+        return results.platform_unreachable(action_type, spec.method, path, type(exc).__name__)
+    except Exception:
+        # In-process, the ASGI transport re-raises the platform's own unhandled errors, where a
+        # remote platform would answer 500. Treat both alike: this action fails, the batch goes
+        # on. Logged with its traceback, since it is a platform bug.
+        logger.exception("platform call failed: %s %s", spec.method, path)
+        return results.platform_refused(action_type, spec.method, path, 500, None)
+    body = _json_or_none(response)
+    if response.is_success:
+        if body is None:
+            body = results.empty_answer(spec.method, payload, spec.uses_id)
+        return results.succeeded(action_type, body)
+    return results.platform_refused(action_type, spec.method, path, response.status_code, body)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -1,0 +1,240 @@
+"""Every SQL statement of the receiver.
+
+The execution is read from the plugin's `automation_executions` table through a lightweight
+`table()` naming only the columns used: the receiver never imports the plugin's models.
+Times are the database's `now()`, so every process agrees on leases and expiry.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Integer, column, delete, func, or_, select, table, update
+from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bettercallsold.receiver.models import AutomationEventLog, ReceiverIdempotencyKey
+from bettercallsold.types import JSON
+
+_executions = table(
+    "automation_executions",
+    column("id", UUID(as_uuid=True)),
+    column("tenant_id", UUID(as_uuid=True)),
+    column("causation_depth", Integer),
+)
+_Key = ReceiverIdempotencyKey
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRef:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    causation_depth: int
+
+
+async def find_execution(session: AsyncSession, execution_id: uuid.UUID) -> ExecutionRef | None:
+    row = (
+        await session.execute(
+            select(_executions.c.id, _executions.c.tenant_id, _executions.c.causation_depth).where(
+                _executions.c.id == execution_id
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return ExecutionRef(id=row.id, tenant_id=row.tenant_id, causation_depth=row.causation_depth)
+
+
+async def insert_event_log(
+    session: AsyncSession,
+    execution: ExecutionRef,
+    *,
+    action_type: str,
+    payload: JSON,
+    result: JSON,
+    step_id: str | None,
+) -> None:
+    session.add(
+        AutomationEventLog(
+            id=uuid.uuid4(),
+            flow_execution_id=execution.id,
+            tenant_id=execution.tenant_id,
+            action_type=action_type,
+            payload=payload,
+            result=result,
+            success=bool(result["success"]),
+            step_id=step_id,
+        )
+    )
+    await session.flush()
+
+
+# --- idempotency keys -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyState:
+    request_hash: str
+    status: str
+    results: list[JSON]
+    in_flight: int | None
+    response: JSON | None
+    lease_expired: bool
+    expired: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRef:
+    tenant_id: uuid.UUID
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewHold:
+    """A key as its first request writes it: held by `lease_token` for `lease`."""
+
+    execution_id: uuid.UUID
+    request_hash: str
+    lease_token: uuid.UUID
+    lease: timedelta
+    ttl: timedelta
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "flow_execution_id": self.execution_id,
+            "request_hash": self.request_hash,
+            "status": "in_progress",
+            "results": [],
+            "in_flight": None,
+            "response": None,
+            "lease_token": self.lease_token,
+            "leased_until": func.now() + self.lease,
+            "expires_at": func.now() + self.ttl,
+        }
+
+
+async def insert_key_if_absent(session: AsyncSession, ref: KeyRef, hold: NewHold) -> bool:
+    """Insert the key, held by `hold`; False when the tenant already has this key."""
+    statement = (
+        insert(_Key)
+        .values(tenant_id=ref.tenant_id, key=ref.key, **hold.values())
+        .on_conflict_do_nothing(index_elements=[_Key.tenant_id, _Key.key])
+        .returning(_Key.key)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def lock_key(session: AsyncSession, ref: KeyRef) -> KeyState | None:
+    """The key's state, row-locked until the end of the transaction."""
+    row = (
+        await session.execute(
+            select(
+                _Key.request_hash,
+                _Key.status,
+                _Key.results,
+                _Key.in_flight,
+                _Key.response,
+                (func.coalesce(_Key.leased_until, func.now()) <= func.now()).label("lease_expired"),
+                (_Key.expires_at <= func.now()).label("expired"),
+            )
+            .where(_Key.tenant_id == ref.tenant_id, _Key.key == ref.key)
+            .with_for_update()
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return KeyState(
+        request_hash=row.request_hash,
+        status=row.status,
+        results=list(row.results),
+        in_flight=row.in_flight,
+        response=row.response,
+        lease_expired=bool(row.lease_expired),
+        expired=bool(row.expired),
+    )
+
+
+async def restart_key(session: AsyncSession, ref: KeyRef, hold: NewHold) -> None:
+    """Reuse an expired (not yet purged) key as if it were new."""
+    await session.execute(
+        update(_Key)
+        .where(_Key.tenant_id == ref.tenant_id, _Key.key == ref.key)
+        .values(created_at=func.now(), **hold.values())
+    )
+
+
+async def take_over_key(
+    session: AsyncSession, ref: KeyRef, *, lease_token: uuid.UUID, lease: timedelta
+) -> None:
+    """Hold a key whose lease expired (its holder crashed or stalled)."""
+    await session.execute(
+        update(_Key)
+        .where(_Key.tenant_id == ref.tenant_id, _Key.key == ref.key)
+        .values(lease_token=lease_token, leased_until=func.now() + lease)
+    )
+
+
+async def save_progress(
+    session: AsyncSession,
+    ref: KeyRef,
+    *,
+    lease_token: uuid.UUID,
+    lease: timedelta,
+    results: list[JSON],
+    in_flight: int | None,
+) -> bool:
+    """Store the results so far and the action under way, renewing the lease; False when the
+    lease is no longer this request's (nothing is written then)."""
+    statement = (
+        update(_Key)
+        .where(_Key.tenant_id == ref.tenant_id, _Key.key == ref.key)
+        .where(_Key.lease_token == lease_token)
+        .values(results=results, in_flight=in_flight, leased_until=func.now() + lease)
+        .returning(_Key.key)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def complete_key(
+    session: AsyncSession, ref: KeyRef, *, lease_token: uuid.UUID, response: JSON
+) -> bool:
+    """Store the answer and release the lease; False when the lease is no longer ours."""
+    statement = (
+        update(_Key)
+        .where(_Key.tenant_id == ref.tenant_id, _Key.key == ref.key)
+        .where(_Key.lease_token == lease_token)
+        .values(
+            status="completed",
+            response=response,
+            results=response["results"],
+            in_flight=None,
+            lease_token=None,
+            leased_until=None,
+        )
+        .returning(_Key.key)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def release_key(session: AsyncSession, ref: KeyRef, *, lease_token: uuid.UUID) -> None:
+    """Let another request take the key over at once (this one gave up on an error)."""
+    await session.execute(
+        update(_Key)
+        .where(_Key.tenant_id == ref.tenant_id, _Key.key == ref.key)
+        .where(_Key.lease_token == lease_token, _Key.status == "in_progress")
+        .values(leased_until=func.now())
+    )
+
+
+async def delete_expired_keys(session: AsyncSession) -> int:
+    """Delete keys past `expires_at`, except one a live request still holds."""
+    result = await session.execute(
+        delete(_Key)
+        .where(_Key.expires_at < func.now())
+        .where(or_(_Key.leased_until.is_(None), _Key.leased_until < func.now()))
+        .returning(_Key.key)
+    )
+    return len(result.all())

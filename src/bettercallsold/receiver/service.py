@@ -1,0 +1,167 @@
+"""Receiving an action batch: the use case behind `POST /api/events/automation`.
+
+Why this use case commits as it goes instead of once per request: each action's effect is
+committed by the platform in its own transaction (it is another HTTP request), so a single
+receiver transaction could only lie. Were it rolled back (a crash, a lost connection), the log
+and the idempotency record would forget effects that did happen, and a retry would do them
+again. So each step is its own short, committed transaction:
+
+1. the idempotency key is claimed (`idempotency.acquire`);
+2. before an action's platform call, its position is recorded as *in flight*;
+3. after it, its event-log row and the results so far are committed together;
+4. at the end the answer is stored and the key released.
+
+A retry with the same key (after a crash, or a holder's lease ran out) replays the answer when
+there is one; otherwise it keeps the results recorded in 3 without running those actions again,
+and does not repeat the action that was in flight (it may or may not have happened: it is
+reported as interrupted, so a side effect happens at most once). Actions without a platform
+call (an unknown type, a bad payload) have no side effect and need no in-flight mark.
+
+No connection is held across a platform call: with the platform in-process, its requests need
+connections from the same pool, and a waiting duplicate must not starve them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bettercallsold.assertions import sign_assertion
+from bettercallsold.catalogue import action_spec, validate_payload
+from bettercallsold.errors import BCSError
+from bettercallsold.receiver import idempotency, platform_client, repository, results
+from bettercallsold.receiver.errors import ExecutionNotFound, IdempotencyLeaseLost
+from bettercallsold.receiver.fingerprint import request_fingerprint
+from bettercallsold.receiver.idempotency import KeyRequest, Lease, Replay
+from bettercallsold.receiver.platform_client import PlatformTarget
+from bettercallsold.receiver.repository import ExecutionRef, KeyRef
+from bettercallsold.receiver.schemas import ActionBatch, ActionEvent
+from bettercallsold.runtime import Runtime
+from bettercallsold.types import JSON, Causation, TenantContext
+
+
+async def receive_batch(runtime: Runtime, batch: ActionBatch, idempotency_key: str | None) -> JSON:
+    """Run the batch's actions in order for the execution's tenant; `{"results": [...]}`.
+
+    Raises `ExecutionNotFound` (404); with a key, `IdempotencyKeyReused` (422) or
+    `IdempotencyKeyInUse` / `IdempotencyLeaseLost` (409). An action's failure is a result,
+    never an error: the others still run.
+    """
+    sessionmaker = runtime.sessionmaker
+    async with sessionmaker() as session:
+        execution = await repository.find_execution(session, batch.flow_execution_id)
+    if execution is None:
+        raise ExecutionNotFound()
+    if idempotency_key is None:
+        return {"results": await _run_actions(runtime, execution, batch.events, None)}
+
+    claim = await idempotency.acquire(
+        sessionmaker,
+        KeyRequest(
+            ref=KeyRef(tenant_id=execution.tenant_id, key=idempotency_key),
+            execution_id=execution.id,
+            fingerprint=request_fingerprint(batch.model_dump(mode="json")),
+            lease=_call_timeout(runtime) + idempotency.LEASE_MARGIN,
+            wait_seconds=runtime.settings.receiver_timeout_seconds,
+        ),
+    )
+    if isinstance(claim, Replay):
+        return claim.response
+    try:
+        response: JSON = {"results": await _run_actions(runtime, execution, batch.events, claim)}
+        async with sessionmaker() as session, session.begin():
+            await idempotency.complete(session, claim, response)
+    except Exception:
+        # Let the next request with this key take over now rather than after the lease.
+        async with sessionmaker() as session, session.begin():
+            await idempotency.release(session, claim)
+        raise
+    return response
+
+
+async def _run_actions(
+    runtime: Runtime, execution: ExecutionRef, events: list[ActionEvent], lease: Lease | None
+) -> list[JSON]:
+    done = list(lease.results) if lease is not None else []
+    for position, event in enumerate(events):
+        if position < len(done):
+            continue  # recorded by an earlier attempt with this key
+        if lease is not None and lease.in_flight == position:
+            result = results.interrupted(event.action_type)
+        else:
+            result = await _perform(runtime, execution, event, lease, done)
+        done.append(result)
+        await _record(runtime.sessionmaker, execution, event, result, lease, done)
+    return done
+
+
+async def _perform(
+    runtime: Runtime,
+    execution: ExecutionRef,
+    event: ActionEvent,
+    lease: Lease | None,
+    done: list[JSON],
+) -> JSON:
+    spec = action_spec(event.action_type)
+    if spec is None:
+        return results.unknown_action(event.action_type)
+    problem = validate_payload(spec, event.payload)
+    if problem is not None:
+        return results.invalid_payload(event.action_type, problem)
+    if lease is not None:
+        async with runtime.sessionmaker() as session, session.begin():
+            held = await idempotency.save_progress(session, lease, done, in_flight=len(done))
+        if not held:
+            raise IdempotencyLeaseLost()
+    return await platform_client.perform(
+        _target(runtime, execution), event.action_type, spec, event.payload
+    )
+
+
+async def _record(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    execution: ExecutionRef,
+    event: ActionEvent,
+    result: JSON,
+    lease: Lease | None,
+    done: list[JSON],
+) -> None:
+    """The action's event-log row and the results so far, committed together."""
+    held = True
+    async with sessionmaker() as session, session.begin():
+        await repository.insert_event_log(
+            session,
+            execution,
+            action_type=event.action_type,
+            payload=event.payload,
+            result=result,
+            step_id=event.step_id,
+        )
+        if lease is not None:
+            held = await idempotency.save_progress(session, lease, done, in_flight=None)
+    # The log row is kept even then: the action did happen.
+    if not held:
+        raise IdempotencyLeaseLost()
+
+
+def _target(runtime: Runtime, execution: ExecutionRef) -> PlatformTarget:
+    """The platform, as the execution's tenant: a service assertion signed per action (it is
+    short-lived), carrying the causation the platform stamps on the events it emits."""
+    settings = runtime.settings
+    if settings.secret_key is None:
+        raise BCSError("the secret key is not configured")
+    context = TenantContext(
+        tenant_id=execution.tenant_id,
+        causation=Causation(flow_execution_id=execution.id, depth=execution.causation_depth + 1),
+    )
+    return PlatformTarget(
+        http=runtime.http,
+        base_url=settings.platform_base_url(),
+        credential=sign_assertion(settings.secret_key.get_secret_value(), context),
+        timeout_seconds=_call_timeout(runtime).total_seconds(),
+    )
+
+
+def _call_timeout(runtime: Runtime) -> timedelta:
+    return timedelta(seconds=runtime.settings.receiver_timeout_seconds)

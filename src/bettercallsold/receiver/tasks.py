@@ -1,0 +1,41 @@
+"""Receiver background work: the hourly purge of expired idempotency keys.
+
+`jobs.py` registers this blueprint under the `receiver` namespace (`receiver:purge_keys`);
+procrastinate defers one job per tick however many workers run.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import procrastinate
+
+from bettercallsold.receiver.idempotency import purge_expired_keys
+from bettercallsold.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+blueprint = procrastinate.Blueprint()
+
+
+async def run_purge(runtime: Runtime) -> int:
+    """Delete the expired keys in one committed transaction; how many went."""
+    async with runtime.sessionmaker() as session, session.begin():
+        purged = await purge_expired_keys(session)
+    if purged:
+        logger.info("purged %d expired idempotency keys", purged)
+    return purged
+
+
+@blueprint.periodic(cron="17 * * * *")
+@blueprint.task(
+    name="purge_keys",
+    queue="maintenance",
+    pass_context=True,
+    queueing_lock="receiver:purge_keys",
+)
+async def purge_keys(context: procrastinate.JobContext, timestamp: int) -> None:
+    del timestamp
+    runtime = context.additional_context.get("runtime")
+    assert isinstance(runtime, Runtime), "the worker must be started with the runtime"
+    await run_purge(runtime)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from bettercallsold.receiver.fingerprint import canonical_json, request_fingerprint
+
+
+class TestRequestFingerprint:
+    def test_key_order_and_spacing_do_not_matter(self) -> None:
+        a = {
+            "flow_execution_id": "e",
+            "events": [{"action_type": "x", "payload": {"a": 1, "b": 2}}],
+        }
+        b = {
+            "events": [{"payload": {"b": 2, "a": 1}, "action_type": "x"}],
+            "flow_execution_id": "e",
+        }
+        assert request_fingerprint(a) == request_fingerprint(b)
+
+    def test_any_change_to_what_would_be_done_matters(self) -> None:
+        base = {"flow_execution_id": "e", "events": [{"action_type": "x", "payload": {"a": 1}}]}
+        changed = [
+            {"flow_execution_id": "f", "events": base["events"]},
+            {"flow_execution_id": "e", "events": [{"action_type": "y", "payload": {"a": 1}}]},
+            {"flow_execution_id": "e", "events": [{"action_type": "x", "payload": {"a": 2}}]},
+            {"flow_execution_id": "e", "events": [*base["events"], *base["events"]]},
+            {"flow_execution_id": "e", "events": []},
+        ]
+        fingerprints = {request_fingerprint(body) for body in changed}
+        assert request_fingerprint(base) not in fingerprints
+        assert len(fingerprints) == len(changed)
+
+    def test_the_order_of_events_matters(self) -> None:
+        one, two = {"action_type": "a"}, {"action_type": "b"}
+        assert request_fingerprint({"events": [one, two]}) != request_fingerprint(
+            {"events": [two, one]}
+        )
+
+    def test_it_is_a_sha256_hex_digest(self) -> None:
+        fingerprint = request_fingerprint({})
+        assert len(fingerprint) == 64
+        assert int(fingerprint, 16) >= 0
+
+
+class TestCanonicalJson:
+    def test_sorted_compact_and_unicode_kept(self) -> None:
+        assert canonical_json({"b": "é", "a": [1, 2.5]}) == '{"a":[1,2.5],"b":"é"}'

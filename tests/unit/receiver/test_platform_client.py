@@ -1,0 +1,135 @@
+"""`platform_client` with httpx's MockTransport standing in for the platform."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from bettercallsold.catalogue import action_spec
+from bettercallsold.catalogue.actions import ActionSpec
+from bettercallsold.receiver.platform_client import PlatformTarget, perform, request_path
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def _spec(action_type: str) -> ActionSpec:
+    spec = action_spec(action_type)
+    assert spec is not None
+    return spec
+
+
+def _target(handler: Handler) -> PlatformTarget:
+    return PlatformTarget(
+        http=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        base_url="https://platform.example",
+        credential="svc.token",
+        timeout_seconds=5,
+    )
+
+
+class TestRequestPath:
+    def test_the_id_comes_from_the_payload(self) -> None:
+        assert request_path(_spec("assign_task"), {"id": "t1"}) == "/api/tasks/t1/assign"
+
+    def test_a_path_without_id_is_kept(self) -> None:
+        assert request_path(_spec("create_product"), {"id": "ignored"}) == "/api/products"
+
+    @pytest.mark.parametrize(
+        ("raw", "encoded"),
+        [("../customers", "%2E%2E%2Fcustomers"), ("a?b=1#c", "a%3Fb%3D1%23c"), ("..", "%2E%2E")],
+    )
+    def test_an_id_is_encoded_so_it_stays_one_segment(self, raw: str, encoded: str) -> None:
+        assert request_path(_spec("delete_product"), {"id": raw}) == f"/api/products/{encoded}"
+
+
+class TestPerform:
+    async def test_a_2xx_is_a_success_with_the_answer(self) -> None:
+        seen: list[httpx.Request] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return httpx.Response(200, json={"id": "t1", "assignee": "sam"})
+
+        result = await perform(
+            _target(handler), "assign_task", _spec("assign_task"), {"id": "t1", "assignee": "sam"}
+        )
+        assert result == {
+            "action_type": "assign_task",
+            "success": True,
+            "data": {"id": "t1", "assignee": "sam"},
+        }
+        [request] = seen
+        assert (request.method, str(request.url)) == (
+            "POST",
+            "https://platform.example/api/tasks/t1/assign",
+        )
+        assert request.headers["Authorization"] == "Bearer svc.token"
+        assert json.loads(request.content) == {"assignee": "sam"}
+
+    async def test_a_204_is_a_success_naming_what_went(self) -> None:
+        def handler(request: httpx.Request) -> httpx.Response:
+            assert request.content == b""
+            return httpx.Response(204)
+
+        result = await perform(
+            _target(handler), "delete_product", _spec("delete_product"), {"id": "p1"}
+        )
+        assert result["data"] == {"id": "p1", "deleted": True}
+
+    async def test_a_non_2xx_is_a_failure_with_status_and_detail(self) -> None:
+        def handler(request: httpx.Request) -> httpx.Response:
+            del request
+            return httpx.Response(409, json={"detail": "cannot move delivered to paid"})
+
+        result = await perform(
+            _target(handler),
+            "update_order_status",
+            _spec("update_order_status"),
+            {"id": "o1", "status": "paid"},
+        )
+        assert result["success"] is False
+        assert result["error"] == (
+            "Platform API error 409 on PUT /api/orders/o1/status: cannot move delivered to paid"
+        )
+
+    async def test_a_non_json_error_gives_the_status(self) -> None:
+        def handler(request: httpx.Request) -> httpx.Response:
+            del request
+            return httpx.Response(502, text="<html>bad gateway</html>")
+
+        result = await perform(_target(handler), "send_sms", _spec("send_sms"), {"to": "1"})
+        assert result["error"].endswith(": HTTP 502")
+
+    @pytest.mark.parametrize(
+        ("error", "expected"),
+        [
+            (httpx.ConnectError("refused"), "unreachable on POST /api/notifications/sms"),
+            (httpx.ReadTimeout("slow"), "timed out after 5s on POST /api/notifications/sms"),
+        ],
+    )
+    async def test_network_failures_are_failed_results(
+        self, error: httpx.HTTPError, expected: str
+    ) -> None:
+        def handler(request: httpx.Request) -> httpx.Response:
+            del request
+            raise error
+
+        result = await perform(_target(handler), "send_sms", _spec("send_sms"), {"to": "1"})
+        assert result["success"] is False
+        assert expected in result["error"]
+
+    async def test_a_platform_crash_in_process_is_a_500_result(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        def handler(request: httpx.Request) -> httpx.Response:
+            del request
+            raise RuntimeError("platform bug")
+
+        with caplog.at_level(logging.ERROR):
+            result = await perform(_target(handler), "send_sms", _spec("send_sms"), {"to": "1"})
+        assert result["error"].startswith("Platform API error 500")
+        assert "platform call failed" in caplog.text
