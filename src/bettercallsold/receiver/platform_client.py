@@ -12,7 +12,6 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -36,10 +35,7 @@ class PlatformTarget:
 def request_path(spec: ActionSpec, payload: Mapping[str, Any]) -> str:
     """The spec's path with `:id` from the payload, percent-encoded (dots too): an id can never
     reach another path (`../..`) or add a query, whatever the payload says."""
-    if not spec.uses_id:
-        return spec.path
-    encoded = quote(str(payload["id"]), safe="").replace(".", "%2E")
-    return spec.request_path({**payload, "id": encoded})
+    return spec.request_path(payload)
 
 
 async def perform(
