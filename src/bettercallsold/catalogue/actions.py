@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ class ActionSpec:
         return ":id" in self.path
 
     def payload_schema(self) -> dict[str, Any]:
-        return self.payload_model.model_json_schema()
+        return _schema_of(self.payload_model)
 
     def required_fields(self) -> list[str]:
         return list(self.payload_schema().get("required", []))
@@ -58,6 +59,11 @@ class ActionSpec:
             "payload_schema": self.payload_schema(),
             "example": self.example,
         }
+
+
+@functools.cache
+def _schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
 
 
 _EXAMPLE_ID = "9b2f6c1e-8a4d-4f3b-9e2a-1c5d7e8f9a0b"

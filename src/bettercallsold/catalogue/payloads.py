@@ -12,7 +12,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
-Price = Annotated[float, Field(ge=0)]
+# Strict numbers: a JSON `true` is not a price, and neither is "1e400" (infinity).
+Price = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+Count = Annotated[int, Field(ge=0, strict=True)]
 
 
 class _Payload(BaseModel):
@@ -24,7 +26,7 @@ class CreateProduct(_Payload):
     price: Price
     description: str | None = None
     sku: str | None = None
-    inventory: Annotated[int, Field(ge=0)] | None = None
+    inventory: Count | None = None
     tags: list[str] | None = None
 
 
@@ -34,7 +36,7 @@ class UpdateProduct(_Payload):
     price: Price | None = None
     description: str | None = None
     sku: str | None = None
-    inventory: Annotated[int, Field(ge=0)] | None = None
+    inventory: Count | None = None
     tags: list[str] | None = None
 
 
@@ -59,7 +61,7 @@ class UpdateCustomer(_Payload):
 
 class OrderItem(_Payload):
     product_id: NonEmpty
-    quantity: Annotated[int, Field(ge=1)]
+    quantity: Annotated[int, Field(ge=1, strict=True)]
 
 
 class CreateOrder(_Payload):
