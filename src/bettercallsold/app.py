@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 
 from bettercallsold import __version__
 from bettercallsold.automation.routes import router as automation_router
@@ -42,7 +45,16 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     for router in (ops_router, platform_router, bus_router, receiver_router, automation_router):
         app.include_router(router)
     app.add_exception_handler(BCSError, _bcs_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error_handler)  # type: ignore[arg-type]
     return app
+
+
+async def _validation_error_handler(request: Request, exc: RequestValidationError) -> Response:
+    """FastAPI's 422 shape, rendered ASCII-safe: a rejected value holding a lone surrogate
+    (`"\\ud800"`) would otherwise crash the default UTF-8 renderer into a 500."""
+    del request
+    body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True, default=str)
+    return Response(body, status_code=422, media_type="application/json")
 
 
 async def _bcs_error_handler(request: Request, exc: BCSError) -> JSONResponse:

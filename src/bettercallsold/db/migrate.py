@@ -40,7 +40,8 @@ def ensure_database(url: str) -> bool:
     ) as admin:
         try:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except psycopg.errors.DuplicateDatabase:
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            # Another process created it between our check and our CREATE.
             return False
     return True
 

@@ -13,6 +13,7 @@ class ErrorOut(BaseModel):
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     described = {
+        400: "the body could not be parsed (not JSON, or not UTF-8)",
         401: "missing or invalid credentials",
         404: "not found (or another tenant's)",
         409: "conflicts with the current state",
@@ -22,3 +23,6 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 AUTH = errors(401)
 AUTH_404 = errors(401, 404)
+WRITE = errors(400, 401)
+"""A route with a request body: an unparseable body is FastAPI's 400."""
+WRITE_404 = errors(400, 401, 404)

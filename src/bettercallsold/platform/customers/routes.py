@@ -8,13 +8,13 @@ from bettercallsold.db.session import SessionDep
 from bettercallsold.platform.customers import service
 from bettercallsold.platform.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from bettercallsold.platform.pagination import Page, PageDep
-from bettercallsold.platform.responses import AUTH, AUTH_404
+from bettercallsold.platform.responses import AUTH, AUTH_404, WRITE, WRITE_404
 from bettercallsold.tenancy.auth import TenantDep
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=AUTH)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=WRITE)
 async def create_customer(
     body: CustomerCreate, session: SessionDep, context: TenantDep
 ) -> CustomerOut:
@@ -38,7 +38,7 @@ async def get_customer(
     return await service.get_customer(session, context, customer_id)
 
 
-@router.put("/{customer_id}", responses=AUTH_404)
+@router.put("/{customer_id}", responses=WRITE_404)
 async def update_customer(
     customer_id: uuid.UUID, body: CustomerUpdate, session: SessionDep, context: TenantDep
 ) -> CustomerOut:

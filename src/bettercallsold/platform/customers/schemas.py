@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from bettercallsold.platform.inputs import InputModel
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().-]{3,39}$", max_length=40)
@@ -13,19 +15,15 @@ Phone = Annotated[
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class CustomerCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CustomerCreate(InputModel):
     name: Name
     email: EmailStr | None = None
     phone: Phone | None = None
     tags: Annotated[list[Tag], Field(max_length=50)] = []
 
 
-class CustomerUpdate(BaseModel):
+class CustomerUpdate(InputModel):
     """Any subset of the fields; an absent field keeps its value, null clears email/phone."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
     email: EmailStr | None = None

@@ -9,33 +9,34 @@ from bettercallsold.db.session import SessionDep
 from bettercallsold.platform.notifications import service
 from bettercallsold.platform.notifications.providers import OutgoingMessage
 from bettercallsold.platform.notifications.schemas import (
+    CHANNEL_FILTER_PATTERN,
     ChannelMessageCreate,
     EmailCreate,
     NotificationOut,
     SmsCreate,
 )
 from bettercallsold.platform.pagination import Page, PageDep
-from bettercallsold.platform.responses import AUTH, AUTH_404
+from bettercallsold.platform.responses import AUTH, AUTH_404, WRITE
 from bettercallsold.tenancy.auth import TenantDep
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
 
-@router.post("/email", status_code=status.HTTP_201_CREATED, responses=AUTH)
+@router.post("/email", status_code=status.HTTP_201_CREATED, responses=WRITE)
 async def send_email(body: EmailCreate, session: SessionDep, context: TenantDep) -> NotificationOut:
     """Send an email; emits `notification.sent`."""
     message = OutgoingMessage("email", body.to, body.subject, body.body, body.template)
     return await service.send_notification(session, context, message)
 
 
-@router.post("/sms", status_code=status.HTTP_201_CREATED, responses=AUTH)
+@router.post("/sms", status_code=status.HTTP_201_CREATED, responses=WRITE)
 async def send_sms(body: SmsCreate, session: SessionDep, context: TenantDep) -> NotificationOut:
     """Send a text message; emits `notification.sent`."""
     message = OutgoingMessage("sms", body.to, None, body.message, None)
     return await service.send_notification(session, context, message)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=AUTH)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=WRITE)
 async def send_channel_message(
     body: ChannelMessageCreate, session: SessionDep, context: TenantDep
 ) -> NotificationOut:
@@ -49,7 +50,10 @@ async def list_notifications(
     session: SessionDep,
     context: TenantDep,
     page: PageDep,
-    channel: Annotated[str | None, Query(max_length=40)] = None,
+    channel: Annotated[
+        str | None,
+        Query(pattern=CHANNEL_FILTER_PATTERN, description="only this channel's (empty: all)"),
+    ] = None,
 ) -> Page[NotificationOut]:
     """Every notification the tenant sent, newest first, optionally of one channel."""
     items, cursor = await service.list_notifications(session, context, page, channel)

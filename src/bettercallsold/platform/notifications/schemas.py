@@ -6,34 +6,30 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-Channel = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_-]{0,39}$")
-]
+from bettercallsold.platform.inputs import InputModel
+
+CHANNEL_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+CHANNEL_FILTER_PATTERN = r"^([a-z][a-z0-9_-]{0,39})?$"
+Channel = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CHANNEL_PATTERN)]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().-]{3,39}$", max_length=40)
 ]
 
 
-class EmailCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EmailCreate(InputModel):
     to: EmailStr
     subject: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     body: Annotated[str, Field(max_length=100_000)] | None = None
     template: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
 
 
-class SmsCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SmsCreate(InputModel):
     to: Phone
     message: Annotated[str, StringConstraints(min_length=1, max_length=1600)]
 
 
-class ChannelMessageCreate(BaseModel):
+class ChannelMessageCreate(InputModel):
     """A message on a generic channel (for example `slack`)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     message: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
     channel: Channel

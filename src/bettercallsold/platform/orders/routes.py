@@ -8,13 +8,13 @@ from bettercallsold.db.session import SessionDep
 from bettercallsold.platform.orders import service
 from bettercallsold.platform.orders.schemas import OrderCreate, OrderOut, OrderStatusUpdate
 from bettercallsold.platform.pagination import Page, PageDep
-from bettercallsold.platform.responses import AUTH, AUTH_404, errors
+from bettercallsold.platform.responses import AUTH, AUTH_404, WRITE, errors
 from bettercallsold.tenancy.auth import TenantDep
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=AUTH)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=WRITE)
 async def create_order(body: OrderCreate, session: SessionDep, context: TenantDep) -> OrderOut:
     """Create a pending order; its total is computed from the products' current prices.
     Tracked inventory is reserved. Emits `order.created`."""
@@ -33,7 +33,7 @@ async def get_order(order_id: uuid.UUID, session: SessionDep, context: TenantDep
     return await service.get_order(session, context, order_id)
 
 
-@router.put("/{order_id}/status", responses=errors(401, 404, 409))
+@router.put("/{order_id}/status", responses=errors(400, 401, 404, 409))
 async def change_order_status(
     order_id: uuid.UUID, body: OrderStatusUpdate, session: SessionDep, context: TenantDep
 ) -> OrderOut:

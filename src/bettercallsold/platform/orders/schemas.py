@@ -6,27 +6,22 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bettercallsold.platform.inputs import InputModel
 from bettercallsold.platform.money import NonNegativeMoney
 from bettercallsold.platform.orders.status import OrderStatus
 
 
-class OrderItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderItemIn(InputModel):
     product_id: uuid.UUID
     quantity: Annotated[int, Field(ge=1, le=1_000_000)]
 
 
-class OrderCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderCreate(InputModel):
     customer_id: uuid.UUID
     items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=500)]
 
 
-class OrderStatusUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderStatusUpdate(InputModel):
     status: OrderStatus
 
 

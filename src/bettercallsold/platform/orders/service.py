@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bettercallsold.bus.outbox import record_event
 from bettercallsold.errors import Conflict, Unprocessable
 from bettercallsold.platform.customers.models import Customer
+from bettercallsold.platform.money import MAX_MONEY
 from bettercallsold.platform.orders.models import Order
 from bettercallsold.platform.orders.schemas import OrderCreate, OrderOut, OrderStatusUpdate
 from bettercallsold.platform.orders.status import OrderStatus, can_move
@@ -76,6 +77,9 @@ async def create_order(
                 "line_total": str(line_total),
             }
         )
+    if total > MAX_MONEY:
+        # Checked before anything is stored: a bigger total fits neither the column nor `Money`.
+        raise Unprocessable(["body", "items"], f"order total {total} exceeds {MAX_MONEY}")
     order = Order(
         id=uuid.uuid4(),
         tenant_id=context.tenant_id,

@@ -14,7 +14,7 @@ from bettercallsold.tenancy.auth import TenantDep
 router = APIRouter(prefix="/api/products", tags=["products"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(401, 409))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(400, 401, 409))
 async def create_product(
     body: ProductCreate, session: SessionDep, context: TenantDep
 ) -> ProductOut:
@@ -34,7 +34,7 @@ async def get_product(product_id: uuid.UUID, session: SessionDep, context: Tenan
     return await service.get_product(session, context, product_id)
 
 
-@router.put("/{product_id}", responses=errors(401, 404, 409))
+@router.put("/{product_id}", responses=errors(400, 401, 404, 409))
 async def update_product(
     product_id: uuid.UUID, body: ProductUpdate, session: SessionDep, context: TenantDep
 ) -> ProductOut:

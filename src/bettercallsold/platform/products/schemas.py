@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from bettercallsold.platform.inputs import InputModel
 from bettercallsold.platform.money import NonNegativeMoney
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -13,9 +14,7 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class ProductCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProductCreate(InputModel):
     name: Name
     price: NonNegativeMoney
     description: Annotated[str, Field(max_length=10_000)] | None = None
@@ -24,10 +23,8 @@ class ProductCreate(BaseModel):
     tags: Annotated[list[Tag], Field(max_length=50)] = []
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(InputModel):
     """Any subset of the fields; an absent field keeps its value."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
     price: NonNegativeMoney | None = None

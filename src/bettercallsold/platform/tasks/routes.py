@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from bettercallsold.db.session import SessionDep
 from bettercallsold.platform.pagination import Page, PageDep
-from bettercallsold.platform.responses import AUTH, AUTH_404
+from bettercallsold.platform.responses import AUTH, AUTH_404, WRITE, WRITE_404
 from bettercallsold.platform.tasks import service
 from bettercallsold.platform.tasks.schemas import TaskAssign, TaskCreate, TaskOut
 from bettercallsold.tenancy.auth import TenantDep
@@ -14,7 +14,7 @@ from bettercallsold.tenancy.auth import TenantDep
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=AUTH)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=WRITE)
 async def create_task(body: TaskCreate, session: SessionDep, context: TenantDep) -> TaskOut:
     """Create a staff task; emits `task.created`."""
     return await service.create_task(session, context, body)
@@ -32,7 +32,7 @@ async def get_task(task_id: uuid.UUID, session: SessionDep, context: TenantDep) 
     return await service.get_task(session, context, task_id)
 
 
-@router.post("/{task_id}/assign", responses=AUTH_404)
+@router.post("/{task_id}/assign", responses=WRITE_404)
 async def assign_task(
     task_id: uuid.UUID, body: TaskAssign, session: SessionDep, context: TenantDep
 ) -> TaskOut:

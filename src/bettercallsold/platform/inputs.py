@@ -1,0 +1,43 @@
+"""The base of every platform request body: what JSON allows but PostgreSQL cannot store.
+
+JSON strings may carry U+0000 and (through `\\ud800` escapes) lone surrogates; PostgreSQL text
+refuses the first and UTF-8 cannot encode the second. Both are refused here as a 422 naming the
+field, so a client's odd string is its mistake, never a 500 from the database driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+def check_storable_text(value: object) -> None:
+    """Raise ValueError if a string in `value` (or in its lists and mappings) can't be stored."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL (U+0000) characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("text must be valid Unicode (no lone surrogates)") from exc
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_storable_text(key)
+            check_storable_text(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            check_storable_text(item)
+
+
+class InputModel(BaseModel):
+    """A request body: unknown fields are refused, and every string must be storable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        check_storable_text(value)
+        return value
