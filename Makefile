@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint fix bench clean db-stop
+.PHONY: install run test lint fix bench clean db-stop assets browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +14,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
+# htmx and SortableJS come from npm (package-lock.json); their dist files are also committed
+# under web/static/vendor/, so a machine without npm still serves the UI.
+assets:
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent && npm run --silent vendor || echo "assets: npm failed; keeping the committed copies in src/bettercallsold/web/static/vendor/"; else echo "assets: no npm; using the committed copies in src/bettercallsold/web/static/vendor/"; fi
+
+# Debian's chromium for the browser tests (installed when missing and we may install packages).
+browser:
+	bash scripts/ensure-browser.sh
+
+run: install assets
 	$(BIN)/bcs migrate
 	$(BIN)/bcs demo
 	$(BIN)/bcs serve
 
-test: install
+test: install assets browser
 	$(BIN)/pytest
 
 lint: install

@@ -27,6 +27,7 @@ from bettercallsold.platform.router import router as platform_router
 from bettercallsold.receiver.routes import router as receiver_router
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import INPROCESS_BASE_URL, Settings
+from bettercallsold.web.routes import router as web_router
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,15 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     )
     app.state.settings = settings
     app.state.run_worker = run_worker
-    for router in (ops_router, platform_router, bus_router, receiver_router, automation_router):
+    routers = (
+        ops_router,
+        platform_router,
+        bus_router,
+        receiver_router,
+        automation_router,
+        web_router,
+    )
+    for router in routers:
         app.include_router(router)
     app.add_exception_handler(BCSError, _bcs_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error_handler)  # type: ignore[arg-type]
@@ -70,7 +79,8 @@ async def open_runtime(app: FastAPI, settings: Settings) -> AsyncIterator[Runtim
     database_url = resolve_database_url(settings)
     engine = make_engine(database_url)
     job_app = make_job_app(database_url)
-    transport = httpx.ASGITransport(app=app)
+    # An in-process crash answers 500, as it would over the network, so callers retry it.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     http = httpx.AsyncClient(
         mounts={INPROCESS_BASE_URL: transport},
         timeout=httpx.Timeout(settings.receiver_timeout_seconds, connect=5.0),

@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bettercallsold.db.engine import make_engine, make_sessionmaker
 from bettercallsold.db.url import resolve_database_url
 from bettercallsold.settings import Settings
@@ -51,6 +53,9 @@ async def seed_demo(settings: Settings, token_file: Path) -> SeededDemo:
     return SeededDemo(tenant_id=tenant_id, api_token=token)
 
 
-async def _seed_flows(session: object, tenant_id: uuid.UUID) -> None:
-    """The example flows arrive with the automation plugin."""
-    del session, tenant_id
+async def _seed_flows(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """The automation plugin's example flows, each created once (by name): a re-run keeps
+    the merchant's edits."""
+    from bettercallsold.automation.seeding import seed_example_flows
+
+    await seed_example_flows(session, tenant_id)

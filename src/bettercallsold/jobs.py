@@ -16,14 +16,38 @@ from bettercallsold.receiver.tasks import blueprint as receiver_tasks
 QUEUES = ("deliveries", "executions", "maintenance")
 
 
+BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
+    ("bus", bus_tasks),
+    ("automation", automation_tasks),
+    ("receiver", receiver_tasks),
+)
+_namespaced: set[str] = set()
+
+
 def make_job_app(database_url: str, *, pool_min: int = 1, pool_max: int = 10) -> procrastinate.App:
+    """A job app on `database_url` with every feature's tasks (and periodic tasks).
+
+    procrastinate's `add_tasks_from` renames a blueprint's tasks in place (`deliver` →
+    `bus:deliver`), so it runs once per process; later apps (tests build several) register
+    the already-namespaced tasks as they are.
+    """
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_url(database_url),
         min_size=pool_min,
         max_size=pool_max,
     )
     app = procrastinate.App(connector=connector)
-    app.add_tasks_from(bus_tasks, namespace="bus")
-    app.add_tasks_from(automation_tasks, namespace="automation")
-    app.add_tasks_from(receiver_tasks, namespace="receiver")
+    for namespace, blueprint in BLUEPRINTS:
+        if namespace not in _namespaced:
+            app.add_tasks_from(blueprint, namespace=namespace)
+            _namespaced.add(namespace)
+            continue
+        app.tasks.update(blueprint.tasks)
+        for periodic_task in blueprint.periodic_registry.periodic_tasks.values():
+            app.periodic_registry.register_task(
+                task=periodic_task.task,
+                cron=periodic_task.cron,
+                periodic_id=periodic_task.periodic_id,
+                configure_kwargs=periodic_task.configure_kwargs,
+            )
     return app

@@ -1,4 +1,5 @@
-"""The seed's flow and execution tables (names and columns kept), plus our extra columns."""
+"""The seed's flow and execution tables (names and columns kept), plus our extra columns, and
+the events the plugin has received (its de-duplication record and the engine jobs' input)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,26 @@ class AutomationExecution(Base):
     causation_depth: Mapped[int] = mapped_column(Integer, default=0)
     steps: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     updated_at: Mapped[UpdatedAt]
+    definition: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """The flow's definition when the execution started: a retried run (or an edit of the flow
+    while it runs) renders exactly the same batches, so its idempotency keys stay valid."""
+
+
+class ReceivedEvent(Base):
+    """A platform event as the plugin received it: one row per webhook, never two per
+    `webhook-id` or per `event_id` (a redelivery finds its row and starts nothing)."""
+
+    __tablename__ = "automation_received_events"
+
+    id: Mapped[UUIDPrimaryKey]
+    webhook_id: Mapped[str] = mapped_column(String(200), unique=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    # No foreign key: the plugin keeps what it was sent; flows (which have one) decide the rest.
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    causation_execution_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    causation_depth: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[CreatedAt]
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,18 +1,41 @@
-"""The webhook body of a platform event (pure): the contract's JSON shape."""
+"""The webhook body of a platform event (pure): the contract's JSON shape, and its exact bytes.
+
+The body is serialised once per attempt by `encode_body`, and those very characters are signed
+and sent: a receiver verifies the bytes it got, never a re-serialisation.
+"""
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from bettercallsold.bus.models import PlatformEvent
+
+class EventRecord(Protocol):
+    """A stored platform event: the ORM row, or the columns a delivery reads of it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def causation_execution_id(self) -> uuid.UUID | None: ...
+    @property
+    def causation_depth(self) -> int: ...
 
 
 def isoformat_z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def event_envelope(event: PlatformEvent) -> dict[str, Any]:
+def event_envelope(event: EventRecord) -> dict[str, Any]:
     return {
         "event_id": event.id,
         "event_type": event.event_type,
@@ -26,3 +49,8 @@ def event_envelope(event: PlatformEvent) -> dict[str, Any]:
             "depth": event.causation_depth,
         },
     }
+
+
+def encode_body(envelope: dict[str, Any]) -> str:
+    """Compact JSON, UTF-8 kept as is (the HTTP body is this string encoded as UTF-8)."""
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)

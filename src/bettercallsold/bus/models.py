@@ -1,4 +1,9 @@
-"""The outbox: one row per platform event, written in the transaction of the change."""
+"""The bus's tables: the outbox of platform events, webhook subscriptions, deliveries, attempts.
+
+A delivery is one event going to one subscription; it lives through `pending` (waiting for its
+first attempt or a redelivery), `failed` (an attempt failed, a retry is scheduled), `delivered`
+and `dead` (not retried any more). Each HTTP attempt is its own row, so a merchant sees every try.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,25 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, func
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bettercallsold.db.base import Base
-from bettercallsold.db.columns import TenantForeignKey
+from bettercallsold.db.columns import CreatedAt, TenantForeignKey, UpdatedAt, UUIDPrimaryKey
+
+SUBSCRIPTION_STATUSES = ("active", "paused")
+DELIVERY_STATUSES = ("pending", "delivered", "failed", "dead")
 
 
 class PlatformEvent(Base):
@@ -27,3 +45,90 @@ class PlatformEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+class WebhookSubscription(Base):
+    """A URL that receives events. `tenant_id` NULL is an operator subscription: it receives
+    every tenant's events and is never visible through the tenant API; `system_key` names it
+    so that process start-up can upsert it (the automation plugin's is `automation-plugin`)."""
+
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (
+        # Listing a tenant's subscriptions, and the fan-out's `tenant_id = ? OR IS NULL` lookup.
+        Index("ix_webhook_subscriptions_tenant_created", "tenant_id", "created_at", "id"),
+        UniqueConstraint("system_key"),
+        CheckConstraint("status IN ('active', 'paused')", name="status"),
+        CheckConstraint("system_key IS NULL OR tenant_id IS NULL", name="system_is_operator"),
+    )
+
+    id: Mapped[UUIDPrimaryKey]
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    system_key: Mapped[str | None] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(String(2048))
+    event_types: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    # Kept in clear: HMAC signing needs the key itself (as Svix and Stripe keep theirs).
+    secret: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription; its id is the `webhook-id` header, stable across retries.
+
+    `version` grows each time a delivery job is deferred for it: a job whose version is not the
+    row's any more (superseded by a retry or a redelivery) does nothing. `cycle_attempts` counts
+    the attempts since creation or the last redelivery (it drives the retry policy), while
+    `attempt_count` counts them all.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_tenant_created", "tenant_id", "created_at", "id"),
+        # Listing by status, and the fairness backlog count (`status = 'pending'`).
+        Index("ix_webhook_deliveries_tenant_status", "tenant_id", "status", "created_at", "id"),
+        Index("ix_webhook_deliveries_subscription_created", "subscription_id", "created_at", "id"),
+        CheckConstraint("status IN ('pending', 'delivered', 'failed', 'dead')", name="status"),
+    )
+
+    id: Mapped[UUIDPrimaryKey]
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("platform_events.id", ondelete="CASCADE"), index=True
+    )
+    event_type: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    cycle_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+
+
+class WebhookDeliveryAttempt(Base):
+    """One HTTP try. `(delivery_id, number)` is unique, so an attempt is never recorded twice."""
+
+    __tablename__ = "webhook_delivery_attempts"
+    __table_args__ = (UniqueConstraint("delivery_id", "number"),)
+
+    id: Mapped[UUIDPrimaryKey]
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("webhook_deliveries.id", ondelete="CASCADE")
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

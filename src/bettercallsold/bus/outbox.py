@@ -1,7 +1,9 @@
 """Recording platform events in the caller's transaction (the transactional outbox).
 
-A platform service calls `record_event` after flushing its change; the event row commits or
-rolls back with it, so a committed write always has its event and a failed one never does.
+A platform service calls `record_event` after flushing its change; the event row, its
+deliveries and their procrastinate jobs commit or roll back with it, so a committed write
+always leads to its deliveries and a failed one never does. The jobs' insert trigger NOTIFYs
+the workers at commit, so an idle worker starts delivering at once.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bettercallsold.bus.dispatch import fan_out
 from bettercallsold.bus.models import PlatformEvent
 from bettercallsold.types import TenantContext, utcnow
 
@@ -47,4 +50,5 @@ async def record_event(
     )
     session.add(event)
     await session.flush()
+    await fan_out(session, event)
     return event

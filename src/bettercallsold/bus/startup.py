@@ -1,10 +1,29 @@
-"""What the bus needs in place when a process starts."""
+"""What the bus needs in place when a process starts (`bcs serve` and `bcs worker` alike)."""
 
 from __future__ import annotations
 
+from bettercallsold.bus import repository
+from bettercallsold.bus.maintenance import recover_stalled_jobs
 from bettercallsold.runtime import Runtime
+
+PLUGIN_SUBSCRIPTION_KEY = "automation-plugin"
 
 
 async def on_startup(runtime: Runtime) -> None:
-    """Nothing yet: the operator's automation subscription is added by the event bus."""
-    del runtime
+    """Subscribe the automation plugin to every tenant's events, and recover stalled jobs.
+
+    The plugin's subscription is the operator's (tenant NULL): its URL is
+    `settings.plugin_webhook_url()` (in-process by default) and its secret `BCS_WEBHOOK_SECRET`;
+    a start with other settings updates it, and concurrent starts create it once.
+    """
+    settings = runtime.settings
+    assert settings.webhook_secret is not None, "create_app fills in the generated secrets"
+    async with runtime.sessionmaker() as session, session.begin():
+        await repository.upsert_system_subscription(
+            session,
+            PLUGIN_SUBSCRIPTION_KEY,
+            url=settings.plugin_webhook_url(),
+            secret=settings.webhook_secret.get_secret_value(),
+            event_types=["*"],
+        )
+    await recover_stalled_jobs(runtime.job_app.job_manager)

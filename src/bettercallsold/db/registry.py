@@ -12,6 +12,7 @@ from bettercallsold.platform.products import models as product_models
 from bettercallsold.platform.tasks import models as task_models
 from bettercallsold.receiver import models as receiver_models
 from bettercallsold.tenancy import models as tenancy_models
+from bettercallsold.web import models as web_models
 
 MODEL_MODULES = (
     tenancy_models,
@@ -23,6 +24,7 @@ MODEL_MODULES = (
     bus_models,
     automation_models,
     receiver_models,
+    web_models,
 )
 
 metadata = Base.metadata

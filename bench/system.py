@@ -1,0 +1,133 @@
+"""Start the system as a user would (`bcs serve`, optionally `bcs worker`s) on a fresh database.
+
+`embedded`: a brand-new embedded PostgreSQL under a temporary `BCS_VAR_DIR` (what `make run`
+gives a user). `server`: a fresh database on the PostgreSQL named by `--server-url`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+import psycopg
+from psycopg import sql
+
+BCS = str(Path(sys.executable).with_name("bcs"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningSystem:
+    base_url: str
+    env: dict[str, str]
+    database_url: str
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    var_dir: Path | None = None
+
+    def bcs(self, *args: str) -> str:
+        done = subprocess.run(
+            [BCS, *args], env=self.env, capture_output=True, text=True, check=True, timeout=120
+        )
+        return done.stdout
+
+    def create_tenant(self, name: str) -> tuple[str, str]:
+        issued = json.loads(self.bcs("tenants", "create", name))
+        return issued["tenant_id"], issued["api_token"]
+
+    def pids(self) -> list[int]:
+        """Our processes and the PostgreSQL processes serving us: the embedded postmaster and
+        its children, or (server mode) every process of the machine's server."""
+        pids = [proc.pid for proc in self.processes if proc.poll() is None]
+        pidfile = self.var_dir / "pg" / "postmaster.pid" if self.var_dir else None
+        if pidfile is not None and pidfile.exists():
+            postmaster = psutil.Process(int(pidfile.read_text().split()[0]))
+            pids += [postmaster.pid] + [child.pid for child in postmaster.children()]
+        else:
+            pids += [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+        return pids
+
+    def connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.database_url, autocommit=True)
+
+
+def _wait_healthy(base_url: str, deadline_s: float = 60) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("bcs serve did not become healthy")
+
+
+@contextlib.contextmanager
+def start_system(
+    database: str, server_url: str, workers: int, concurrency: int
+) -> Iterator[RunningSystem]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BCS_")}
+    var_dir = Path(tempfile.mkdtemp(prefix="bcs-bench-"))
+    env["BCS_VAR_DIR"] = str(var_dir)
+    env["BCS_LOG_LEVEL"] = "WARNING"
+    env["BCS_WORKER_CONCURRENCY"] = str(concurrency)
+    created_db: str | None = None
+    if database == "server":
+        created_db = f"bcs_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(created_db)))
+        base = server_url.rsplit("/", 1)[0]
+        env["BCS_DATABASE_URL"] = f"{base}/{created_db}"
+    subprocess.run([BCS, "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    database_url = env.get("BCS_DATABASE_URL") or _embedded_url(var_dir)
+    port = free_port()
+    system = RunningSystem(f"http://127.0.0.1:{port}", env, database_url, var_dir=var_dir)
+    serve = [BCS, "serve", "--port", str(port)] + (["--no-worker"] if workers else [])
+    system.processes.append(subprocess.Popen(serve, env=env))
+    for _ in range(workers):
+        system.processes.append(
+            subprocess.Popen([BCS, "worker", "--concurrency", str(concurrency)], env=env)
+        )
+    try:
+        _wait_healthy(system.base_url)
+        yield system
+    finally:
+        for proc in system.processes:
+            proc.terminate()
+        for proc in system.processes:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if created_db:
+            with psycopg.connect(server_url, autocommit=True) as admin:
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(created_db)
+                    )
+                )
+        else:
+            subprocess.run([BCS, "db", "stop"], env=env, capture_output=True, check=False)
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def _embedded_url(var_dir: Path) -> str:
+    from bettercallsold.db.embedded import embedded_server_url
+
+    return embedded_server_url(var_dir, "bcs")

@@ -1,0 +1,23 @@
+// Copies the UI's front-end libraries from node_modules (installed by `npm ci` from
+// package-lock.json) into src/bettercallsold/web/static/vendor/, with their licences and a
+// VERSIONS.json that a test compares with package-lock.json. Run: `npm ci && npm run vendor`.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const target = join(root, "src/bettercallsold/web/static/vendor");
+const files = {
+  "htmx.org": { "dist/htmx.min.js": "htmx.min.js", LICENSE: "htmx.LICENSE" },
+  sortablejs: { "Sortable.min.js": "Sortable.min.js", LICENSE: "Sortable.LICENSE" },
+};
+
+mkdirSync(target, { recursive: true });
+const versions = {};
+for (const [name, copies] of Object.entries(files)) {
+  const dir = join(root, "node_modules", name);
+  versions[name] = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version;
+  for (const [from, to] of Object.entries(copies)) copyFileSync(join(dir, from), join(target, to));
+}
+writeFileSync(join(target, "VERSIONS.json"), JSON.stringify(versions, null, 2) + "\n");
+console.log("vendored", versions);

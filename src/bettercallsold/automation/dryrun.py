@@ -1,0 +1,87 @@
+"""`POST /plugins/automation/flows/{id}/test`: a flow run against a payload, with no effect.
+
+The same engine as a real run (`engine.execute_plan`), with a simulated receiver: each
+rendered payload is checked against its action's schema (the error the receiver would give),
+and a valid action "returns" the catalogue's sample resource overlaid with the payload, so a
+later `{{steps.action_1.id}}` renders as it would. Nothing is stored, nothing is sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bettercallsold.automation import repository
+from bettercallsold.automation.definition import validate_flow
+from bettercallsold.automation.engine import PreparedAction, execute_plan, plan_flow
+from bettercallsold.automation.errors import FlowNotFound, InvalidFlow
+from bettercallsold.automation.flows import problem_location
+from bettercallsold.automation.schemas import DryRunOut, DryRunRequest, PlannedAction
+from bettercallsold.catalogue import EVENT_SAMPLES, action_spec, validate_payload
+from bettercallsold.types import JSON
+
+_RESOURCE_SAMPLE = {
+    "create_product": "product.created",
+    "update_product": "product.created",
+    "delete_product": "product.deleted",
+    "create_customer": "customer.created",
+    "update_customer": "customer.created",
+    "create_order": "order.created",
+    "update_order_status": "order.created",
+    "send_email": "notification.sent",
+    "send_sms": "notification.sent",
+    "create_notification": "notification.sent",
+    "create_task": "task.created",
+    "assign_task": "task.created",
+}
+
+
+async def dry_run(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    flow_id: uuid.UUID,
+    body: DryRunRequest,
+    now: datetime,
+) -> DryRunOut:
+    """Run the stored flow against `body.payload` (default: the event's sample payload)."""
+    flow = await repository.get_flow(session, tenant_id, flow_id)
+    if flow is None:
+        raise FlowNotFound()
+    trigger = (
+        body.payload if body.payload is not None else EVENT_SAMPLES.get(flow.trigger_event, {})
+    )
+    definition, problems = validate_flow(flow.trigger_event, flow.flow_definition)
+    if definition is None or problems:
+        raise InvalidFlow([(problem_location(p), p.message) for p in problems])
+    plan = plan_flow(definition, trigger)
+    outcome = await execute_plan(plan, trigger, now, simulate_batch)
+    steps = [{k: v for k, v in step.items() if k != "success"} for step in outcome.steps]
+    actions = [PlannedAction(action_type=a.action_type, payload=a.payload) for a in outcome.sent]
+    return DryRunOut(matched=plan.matched, steps=steps, actions=actions)
+
+
+async def simulate_batch(batch: Sequence[PreparedAction]) -> list[JSON]:
+    """What the receiver would answer, without calling anything."""
+    return [simulate_action(prepared.action_type, prepared.payload) for prepared in batch]
+
+
+def simulate_action(action_type: str, payload: Any) -> JSON:
+    spec = action_spec(action_type)
+    if spec is None:
+        return {
+            "action_type": action_type,
+            "success": False,
+            "error": f"Unknown action type: {action_type}",
+        }
+    problem = validate_payload(spec, payload)
+    if problem is not None:
+        return {"action_type": action_type, "success": False, "error": problem}
+    sample = EVENT_SAMPLES.get(_RESOURCE_SAMPLE.get(spec.action_type, ""), {})
+    data = {key: value for key, value in sample.items() if key != "changed_fields"}
+    if isinstance(payload, dict):
+        data.update(payload)
+    return {"action_type": action_type, "success": True, "data": data}

@@ -1,0 +1,79 @@
+"""The automation plugin's errors, each with its HTTP meaning (rendered by the handler in
+`app.py`), and the two outcomes of a batch the execution job tells apart.
+
+    BCSError
+    ├── Unauthorized (401)
+    │   └── InvalidWebhookSignature   a webhook whose signature or timestamp does not verify
+    ├── NotFound (404)
+    │   ├── FlowNotFound              no such flow for this tenant
+    │   └── ExecutionNotFound         no such execution for this tenant
+    ├── Unprocessable (422)
+    │   └── Problems                  one detail per problem
+    │       ├── InvalidFlow           a flow definition with problems (step id + field)
+    │       └── MalformedEvent        a signed webhook whose body is not the event envelope
+    └── ReceiverError                 the event receiver did not take an action batch
+        ├── ReceiverUnavailable       timeout, network error, 5xx, 409, 429: retry the job
+        └── ReceiverRefused           any other answer: retrying would not help
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bettercallsold.errors import BCSError, NotFound, Unauthorized, Unprocessable
+
+
+class InvalidWebhookSignature(Unauthorized):
+    """Invalid webhook signature."""
+
+
+class FlowNotFound(NotFound):
+    """Flow not found."""
+
+
+class ExecutionNotFound(NotFound):
+    """Execution not found."""
+
+
+class Problems(Unprocessable):
+    """The request is invalid.
+
+    Carries every problem at once, each located like a FastAPI validation error, so a client
+    (and the builder UI) can point at each step and field at fault.
+    """
+
+    error_type = "value_error"
+
+    def __init__(self, problems: Sequence[tuple[Sequence[str | int], str]]) -> None:
+        first_loc, first_message = problems[0]
+        super().__init__(first_loc, first_message, self.error_type)
+        self.problems = [(list(loc), message) for loc, message in problems]
+
+    def detail(self) -> list[dict[str, object]]:
+        return [
+            {"loc": loc, "msg": message, "type": self.error_type} for loc, message in self.problems
+        ]
+
+
+class InvalidFlow(Problems):
+    """The flow definition is invalid."""
+
+    error_type = "flow_definition"
+
+
+class MalformedEvent(Problems):
+    """The webhook body is not a platform event envelope."""
+
+    error_type = "event_envelope"
+
+
+class ReceiverError(BCSError):
+    """The event receiver did not take the action batch."""
+
+
+class ReceiverUnavailable(ReceiverError):
+    """The event receiver is unavailable; the batch is retried with the same key."""
+
+
+class ReceiverRefused(ReceiverError):
+    """The event receiver refused the action batch."""

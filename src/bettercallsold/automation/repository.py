@@ -1,0 +1,232 @@
+"""Every SQL statement of the automation plugin; callers own the transaction (flush only)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bettercallsold.automation.models import AutomationExecution, AutomationFlow, ReceivedEvent
+from bettercallsold.automation.pagination import PageRequest, paginate
+from bettercallsold.types import JSON
+
+# ---------------------------------------------------------------------------------- flows
+
+
+async def get_flow(
+    session: AsyncSession, tenant_id: uuid.UUID, flow_id: uuid.UUID, *, for_update: bool = False
+) -> AutomationFlow | None:
+    statement = select(AutomationFlow).where(
+        AutomationFlow.id == flow_id, AutomationFlow.tenant_id == tenant_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+async def find_flow_by_name(
+    session: AsyncSession, tenant_id: uuid.UUID, name: str
+) -> AutomationFlow | None:
+    statement = (
+        select(AutomationFlow)
+        .where(AutomationFlow.tenant_id == tenant_id, AutomationFlow.name == name)
+        .order_by(AutomationFlow.created_at, AutomationFlow.id)
+        .limit(1)
+        .with_for_update()
+    )
+    return await session.scalar(statement)
+
+
+async def list_flows(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    page: PageRequest,
+    *,
+    status: str | None = None,
+    trigger_event: str | None = None,
+) -> Sequence[AutomationFlow]:
+    statement = select(AutomationFlow).where(AutomationFlow.tenant_id == tenant_id)
+    if status is not None:
+        statement = statement.where(AutomationFlow.status == status)
+    if trigger_event is not None:
+        statement = statement.where(AutomationFlow.trigger_event == trigger_event)
+    statement = paginate(statement, page, AutomationFlow.created_at, AutomationFlow.id)
+    return (await session.scalars(statement)).all()
+
+
+async def all_flows(session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[AutomationFlow]:
+    statement = (
+        select(AutomationFlow)
+        .where(AutomationFlow.tenant_id == tenant_id)
+        .order_by(AutomationFlow.created_at, AutomationFlow.name, AutomationFlow.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
+@dataclass
+class RunStats:
+    run_count: int = 0
+    run_counts: dict[str, int] = field(default_factory=dict)
+    last_run_at: datetime | None = None
+    last_status: str | None = None
+
+
+async def run_stats(
+    session: AsyncSession, tenant_id: uuid.UUID, flow_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, RunStats]:
+    """Executions per flow and status, and the newest one's time and status (one query)."""
+    if not flow_ids:
+        return {}
+    rows = await session.execute(
+        text(
+            """
+            SELECT flow_id, status, count(*) AS runs, max(started_at) AS last_run_at
+            FROM automation_executions
+            WHERE tenant_id = :tenant_id AND flow_id = ANY(:flow_ids)
+            GROUP BY flow_id, status
+            """
+        ),
+        {"tenant_id": tenant_id, "flow_ids": list(flow_ids)},
+    )
+    stats: dict[uuid.UUID, RunStats] = {}
+    for row in rows:
+        found = stats.setdefault(row.flow_id, RunStats())
+        found.run_count += row.runs
+        found.run_counts[row.status] = row.runs
+        if found.last_run_at is None or row.last_run_at > found.last_run_at:
+            found.last_run_at, found.last_status = row.last_run_at, row.status
+    return stats
+
+
+async def active_flows_for(
+    session: AsyncSession, tenant_id: uuid.UUID, event_type: str
+) -> Sequence[AutomationFlow]:
+    """The tenant's active flows for one event type (the partial index
+    `ix_automation_flows_active_trigger` answers it without scanning other flows)."""
+    statement = (
+        select(AutomationFlow)
+        .where(
+            AutomationFlow.tenant_id == tenant_id,
+            AutomationFlow.trigger_event == event_type,
+            AutomationFlow.status == "active",
+        )
+        .order_by(AutomationFlow.created_at, AutomationFlow.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
+# ----------------------------------------------------------------------------- executions
+
+
+async def insert_executions(session: AsyncSession, rows: Sequence[JSON]) -> list[uuid.UUID]:
+    """Insert executions, skipping any (flow, event) already recorded; the new ids."""
+    if not rows:
+        return []
+    statement = (
+        insert(AutomationExecution)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["flow_id", "event_id"])
+        .returning(AutomationExecution.id)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def get_execution(
+    session: AsyncSession, execution_id: uuid.UUID, *, tenant_id: uuid.UUID | None = None
+) -> AutomationExecution | None:
+    statement = select(AutomationExecution).where(AutomationExecution.id == execution_id)
+    if tenant_id is not None:
+        statement = statement.where(AutomationExecution.tenant_id == tenant_id)
+    return await session.scalar(statement)
+
+
+async def list_executions(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    page: PageRequest,
+    *,
+    flow_id: uuid.UUID | None = None,
+    status: str | None = None,
+) -> Sequence[AutomationExecution]:
+    statement = select(AutomationExecution).where(AutomationExecution.tenant_id == tenant_id)
+    if flow_id is not None:
+        statement = statement.where(AutomationExecution.flow_id == flow_id)
+    if status is not None:
+        statement = statement.where(AutomationExecution.status == status)
+    statement = paginate(statement, page, AutomationExecution.started_at, AutomationExecution.id)
+    return (await session.scalars(statement)).all()
+
+
+async def finish_execution(
+    session: AsyncSession,
+    execution_id: uuid.UUID,
+    *,
+    status: str,
+    steps: list[JSON],
+    results: list[JSON] | None,
+    error: str | None,
+) -> bool:
+    """Record a running execution's end; False when it had already ended (a duplicate run)."""
+    statement = (
+        update(AutomationExecution)
+        .where(AutomationExecution.id == execution_id, AutomationExecution.status == "running")
+        .values(
+            status=status,
+            steps=steps,
+            execution_results=results,
+            error=error,
+            completed_at=func.now(),
+        )
+        .returning(AutomationExecution.id)
+    )
+    return (await session.scalar(statement)) is not None
+
+
+async def event_log(
+    session: AsyncSession, tenant_id: uuid.UUID, execution_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """The receiver's log rows of one execution, oldest first (the receiver owns the table)."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT id, step_id, action_type, payload, result, success, created_at
+            FROM automation_event_log
+            WHERE flow_execution_id = :execution_id AND tenant_id = :tenant_id
+            ORDER BY created_at, id
+            """
+        ),
+        {"execution_id": execution_id, "tenant_id": tenant_id},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+# ------------------------------------------------------------------------ received events
+
+
+async def insert_received_event(session: AsyncSession, row: JSON) -> uuid.UUID | None:
+    """Store a received event; None when its webhook-id or event id was already received."""
+    statement = (
+        insert(ReceivedEvent).values(**row).on_conflict_do_nothing().returning(ReceivedEvent.id)
+    )
+    return await session.scalar(statement)
+
+
+async def lock_received_event(
+    session: AsyncSession, event_row_id: uuid.UUID
+) -> ReceivedEvent | None:
+    statement = select(ReceivedEvent).where(ReceivedEvent.id == event_row_id).with_for_update()
+    return await session.scalar(statement)
+
+
+async def mark_processed(session: AsyncSession, event_row_id: uuid.UUID) -> None:
+    await session.execute(
+        update(ReceivedEvent)
+        .where(ReceivedEvent.id == event_row_id)
+        .values(processed_at=func.now())
+    )

@@ -1,0 +1,159 @@
+"""Request and response bodies of the plugin's API (the contract's shapes)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FlowStatus = Literal["active", "paused", "draft"]
+ExecutionStatus = Literal["running", "completed", "completed_with_errors", "failed", "skipped"]
+
+_DEFINITION_DESCRIPTION = (
+    '`{"steps": [...]}`: conditions `{id, type: "condition", field, operator, value?}` and '
+    'actions `{id, type: "action", action_type, payload_template}`, run in order; validated '
+    "on save (a problem is a 422 naming the step id and the field)"
+)
+
+
+class FlowCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    trigger_event: str = Field(min_length=1, max_length=64, examples=["customer.created"])
+    flow_definition: dict[str, Any] = Field(description=_DEFINITION_DESCRIPTION)
+    status: FlowStatus = "active"
+
+
+class FlowUpdate(BaseModel):
+    """Any subset of a flow's fields; the merged flow is validated as a whole."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    trigger_event: str | None = Field(default=None, min_length=1, max_length=64)
+    flow_definition: dict[str, Any] | None = Field(
+        default=None, description=_DEFINITION_DESCRIPTION
+    )
+    status: FlowStatus | None = None
+
+
+class FlowOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    trigger_event: str
+    flow_definition: dict[str, Any]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class FlowListItem(FlowOut):
+    run_count: int = Field(default=0, description="executions recorded for this flow")
+    run_counts: dict[str, int] = Field(default_factory=dict, description="executions per status")
+    last_run_at: datetime | None = None
+    last_status: str | None = Field(default=None, description="status of the newest execution")
+
+
+class FlowPage(BaseModel):
+    items: list[FlowListItem]
+    next_cursor: str | None
+
+
+class DryRunRequest(BaseModel):
+    payload: dict[str, Any] | None = Field(
+        default=None,
+        description="the trigger payload to try; omitted: the catalogue's sample for the event",
+    )
+
+
+class PlannedAction(BaseModel):
+    action_type: str
+    payload: Any
+
+
+class DryRunOut(BaseModel):
+    matched: bool = Field(description="every condition held: the actions would run")
+    steps: list[dict[str, Any]] = Field(
+        description='one per step reached: `{"id", "type", "passed"?, "payload"?, "error"?}`'
+    )
+    actions: list[PlannedAction]
+
+
+class ExecutionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    flow_id: uuid.UUID | None
+    status: str
+    trigger_data: dict[str, Any]
+    execution_results: list[Any] | None
+    started_at: datetime
+    completed_at: datetime | None
+    error: str | None
+    steps: list[dict[str, Any]] = Field(
+        description="each condition's verdict (`passed`), each action's rendered `payload`"
+    )
+    event_id: str | None
+    event_type: str | None
+    causation_depth: int
+
+
+class EventLogOut(BaseModel):
+    id: uuid.UUID
+    step_id: str | None
+    action_type: str
+    payload: dict[str, Any]
+    result: dict[str, Any] | None
+    success: bool
+    created_at: datetime
+
+
+class ExecutionDetail(ExecutionOut):
+    events: list[EventLogOut] = Field(description="what the event receiver did, in order")
+
+
+class ExecutionPage(BaseModel):
+    items: list[ExecutionOut]
+    next_cursor: str | None
+
+
+class EventSample(BaseModel):
+    event_type: str
+    sample_payload: dict[str, Any]
+
+
+class OperatorOut(BaseModel):
+    operator: str
+    takes_value: bool
+
+
+class CatalogueOut(BaseModel):
+    actions: list[dict[str, Any]] = Field(description="each action type with its payload schema")
+    events: list[EventSample]
+    operators: list[OperatorOut]
+    statuses: list[str] = Field(description="the statuses a flow may have")
+
+
+class CausationIn(BaseModel):
+    flow_execution_id: uuid.UUID | None = None
+    depth: int = Field(default=0, ge=0)
+
+
+class EventEnvelope(BaseModel):
+    """The webhook body of a platform event (see the contract's "Platform events")."""
+
+    event_id: str = Field(min_length=1, max_length=100)
+    event_type: str = Field(min_length=1, max_length=64)
+    occurred_at: datetime | None = None
+    tenant_id: uuid.UUID
+    payload: dict[str, Any]
+    causation: CausationIn = CausationIn()
+
+
+class WebhookAccepted(BaseModel):
+    accepted: bool = True
+    event_id: str
+    duplicate: bool = Field(
+        default=False, description="this webhook-id (or event) was already received"
+    )

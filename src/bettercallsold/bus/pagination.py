@@ -1,0 +1,83 @@
+"""Keyset pagination for the bus's lists, in the platform's shape and cursor format.
+
+`?limit=&cursor=` → `{"items": [...], "next_cursor": "..."|null}`, newest first; the cursor is
+an opaque base64 of the last item's (created_at, id). The bus may not import the platform
+package, so this is its own copy of that small contract.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from bettercallsold.errors import Unprocessable
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int
+    after: tuple[datetime, uuid.UUID] | None
+
+
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=200, description="page size")] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+PageDep = Annotated[PageRequest, Depends(page_request)]
+
+
+def encode_cursor(created_at: datetime, item_id: uuid.UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(item_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, item_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created_at), uuid.UUID(item_id)
+    except (ValueError, TypeError) as exc:
+        raise Unprocessable(["query", "cursor"], "invalid cursor") from exc
+
+
+def paginate(
+    statement: Select[Any],
+    request: PageRequest,
+    created_at: InstrumentedAttribute[datetime],
+    item_id: InstrumentedAttribute[uuid.UUID],
+) -> Select[Any]:
+    """Apply the keyset, newest first, fetching one extra row to know if a next page exists."""
+    if request.after is not None:
+        after_time, after_id = request.after
+        statement = statement.where(
+            or_(created_at < after_time, and_(created_at == after_time, item_id < after_id))
+        )
+    return statement.order_by(created_at.desc(), item_id.desc()).limit(request.limit + 1)
+
+
+def page_of(rows: Sequence[Any], request: PageRequest) -> tuple[list[Any], str | None]:
+    items = list(rows[: request.limit])
+    if len(rows) > request.limit:
+        last = items[-1]
+        return items, encode_cursor(last.created_at, last.id)
+    return items, None

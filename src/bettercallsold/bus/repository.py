@@ -1,0 +1,350 @@
+"""Every SQL statement of the bus. Functions flush at most; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bettercallsold.bus.models import (
+    PlatformEvent,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookSubscription,
+)
+from bettercallsold.bus.pagination import PageRequest, page_of, paginate
+
+# ---- fan-out -------------------------------------------------------------------------------
+
+
+async def matching_subscription_ids(
+    session: AsyncSession, tenant_id: uuid.UUID, event_type: str
+) -> list[uuid.UUID]:
+    """Active subscriptions for this event: the tenant's own, and every operator subscription."""
+    statement = select(WebhookSubscription.id).where(
+        WebhookSubscription.status == "active",
+        or_(WebhookSubscription.tenant_id == tenant_id, WebhookSubscription.tenant_id.is_(None)),
+        WebhookSubscription.event_types.overlap(array([event_type, "*"], type_=String(64))),
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def pending_backlog(session: AsyncSession, tenant_id: uuid.UUID, cap: int) -> int:
+    """How many of the tenant's deliveries wait for a first attempt, counted up to `cap`."""
+    waiting = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.status == "pending")
+        .limit(cap)
+        .subquery()
+    )
+    return int(await session.scalar(select(func.count()).select_from(waiting)) or 0)
+
+
+async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    await session.execute(insert(WebhookDelivery), list(rows))
+
+
+# ---- attempts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedEvent:
+    id: str
+    event_type: str
+    occurred_at: datetime
+    tenant_id: uuid.UUID
+    payload: dict[str, Any]
+    causation_execution_id: uuid.UUID | None
+    causation_depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptPlan:
+    """Everything one attempt needs, read before the HTTP call (no lock held during it)."""
+
+    delivery_id: uuid.UUID
+    tenant_id: uuid.UUID
+    version: int
+    status: str
+    cycle_attempts: int
+    url: str
+    secret: str
+    subscription_status: str
+    operator: bool
+    event: PlannedEvent
+
+
+_PLAN = (
+    select(
+        WebhookDelivery.tenant_id,
+        WebhookDelivery.version,
+        WebhookDelivery.status,
+        WebhookDelivery.cycle_attempts,
+        WebhookSubscription.url,
+        WebhookSubscription.secret,
+        WebhookSubscription.status.label("subscription_status"),
+        WebhookSubscription.tenant_id.is_(None).label("operator"),
+        PlatformEvent.id.label("event_id"),
+        PlatformEvent.event_type,
+        PlatformEvent.occurred_at,
+        PlatformEvent.payload,
+        PlatformEvent.causation_execution_id,
+        PlatformEvent.causation_depth,
+    )
+    .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+    .join(PlatformEvent, PlatformEvent.id == WebhookDelivery.event_id)
+    .where(WebhookDelivery.id == bindparam("delivery_id"))
+)
+
+
+async def load_attempt_plan(session: AsyncSession, delivery_id: uuid.UUID) -> AttemptPlan | None:
+    # Core execution on the session's connection: no ORM machinery on the hot path.
+    connection = await session.connection()
+    row = (await connection.execute(_PLAN, {"delivery_id": delivery_id})).one_or_none()
+    if row is None:
+        return None
+    event = PlannedEvent(
+        row.event_id,
+        row.event_type,
+        row.occurred_at,
+        row.tenant_id,
+        row.payload,
+        row.causation_execution_id,
+        row.causation_depth,
+    )
+    return AttemptPlan(
+        delivery_id,
+        row.tenant_id,
+        row.version,
+        row.status,
+        row.cycle_attempts,
+        row.url,
+        row.secret,
+        row.subscription_status,
+        bool(row.operator),
+        event,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    status: str
+    cycle_attempts: int
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    started_at: datetime
+    finished_at: datetime
+    next_attempt_at: datetime | None
+    """Set when a retry is scheduled: the delivery's version then grows by one."""
+
+
+# Built once: the hot path of every attempt only binds values (no statement construction).
+_SETTLE = (
+    update(WebhookDelivery)
+    .where(
+        WebhookDelivery.id == bindparam("delivery_id"),
+        WebhookDelivery.version == bindparam("expected_version"),
+        WebhookDelivery.status.in_(("pending", "failed")),
+    )
+    .values(
+        status=bindparam("new_status", type_=String),
+        attempt_count=WebhookDelivery.attempt_count + 1,
+        cycle_attempts=bindparam("new_cycle_attempts", type_=Integer),
+        version=WebhookDelivery.version + bindparam("version_bump", type_=Integer),
+        next_attempt_at=bindparam("retry_at", type_=DateTime(timezone=True)),
+        last_status_code=bindparam("status_code", type_=Integer),
+        last_error=bindparam("error", type_=Text),
+        delivered_at=func.coalesce(
+            bindparam("delivered_now", type_=DateTime(timezone=True)),
+            WebhookDelivery.delivered_at,
+        ),
+    )
+    .returning(WebhookDelivery.attempt_count)
+)
+_ADD_ATTEMPT = insert(WebhookDeliveryAttempt)
+
+
+async def record_attempt(
+    session: AsyncSession, delivery_id: uuid.UUID, version: int, record: AttemptRecord
+) -> int | None:
+    """Store the attempt and the delivery's new state, if the delivery is still at `version`
+    and unsettled (the UPDATE's row lock makes a racing twin job wait, then find nothing).
+    Returns the attempt's number, or None when this job was stale."""
+    connection = await session.connection()
+    number = await connection.scalar(
+        _SETTLE,
+        {
+            "delivery_id": delivery_id,
+            "expected_version": version,
+            "new_status": record.status,
+            "new_cycle_attempts": record.cycle_attempts,
+            "version_bump": 1 if record.next_attempt_at else 0,
+            "retry_at": record.next_attempt_at,
+            "status_code": record.status_code,
+            "error": record.error,
+            "delivered_now": record.finished_at if record.status == "delivered" else None,
+        },
+    )
+    if number is None:
+        return None
+    await connection.execute(
+        _ADD_ATTEMPT,
+        {
+            "id": uuid.uuid4(),
+            "delivery_id": delivery_id,
+            "number": number,
+            "status_code": record.status_code,
+            "duration_ms": record.duration_ms,
+            "error": record.error,
+            "at": record.started_at,
+        },
+    )
+    return int(number)
+
+
+# ---- subscriptions -------------------------------------------------------------------------
+
+
+async def get_subscription(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    subscription_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+) -> WebhookSubscription | None:
+    statement = select(WebhookSubscription).where(
+        WebhookSubscription.id == subscription_id, WebhookSubscription.tenant_id == tenant_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+async def list_subscriptions(
+    session: AsyncSession, tenant_id: uuid.UUID, page: PageRequest
+) -> tuple[list[WebhookSubscription], str | None]:
+    statement = paginate(
+        select(WebhookSubscription).where(WebhookSubscription.tenant_id == tenant_id),
+        page,
+        WebhookSubscription.created_at,
+        WebhookSubscription.id,
+    )
+    return page_of((await session.scalars(statement)).all(), page)
+
+
+async def upsert_system_subscription(
+    session: AsyncSession, key: str, url: str, secret: str, event_types: list[str]
+) -> None:
+    """Create the operator subscription named `key`, or bring its URL, secret and types up to
+    date; safe when several processes start at once (one INSERT ... ON CONFLICT)."""
+    statement = pg_insert(WebhookSubscription).values(
+        id=uuid.uuid4(),
+        tenant_id=None,
+        system_key=key,
+        url=url,
+        secret=secret,
+        event_types=event_types,
+        status="active",
+        description="operator subscription (configured by settings)",
+    )
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[WebhookSubscription.system_key],
+        set_={
+            "url": excluded.url,
+            "secret": excluded.secret,
+            "event_types": excluded.event_types,
+            "updated_at": func.now(),
+        },
+        where=or_(
+            WebhookSubscription.url != excluded.url,
+            WebhookSubscription.secret != excluded.secret,
+            WebhookSubscription.event_types != excluded.event_types,
+        ),
+    )
+    await session.execute(statement)
+
+
+# ---- deliveries ----------------------------------------------------------------------------
+
+
+def _tenant_deliveries(tenant_id: uuid.UUID) -> Any:
+    """Deliveries to the tenant's own subscriptions (operator ones are not the tenant's)."""
+    return (
+        select(WebhookDelivery)
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .where(WebhookDelivery.tenant_id == tenant_id, WebhookSubscription.tenant_id == tenant_id)
+    )
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    page: PageRequest,
+    *,
+    subscription_id: uuid.UUID | None,
+    status: str | None,
+) -> tuple[list[WebhookDelivery], str | None]:
+    statement = _tenant_deliveries(tenant_id)
+    if subscription_id is not None:
+        statement = statement.where(WebhookDelivery.subscription_id == subscription_id)
+    if status is not None:
+        statement = statement.where(WebhookDelivery.status == status)
+    statement = paginate(statement, page, WebhookDelivery.created_at, WebhookDelivery.id)
+    return page_of((await session.scalars(statement)).all(), page)
+
+
+async def get_delivery(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+) -> WebhookDelivery | None:
+    statement = _tenant_deliveries(tenant_id).where(WebhookDelivery.id == delivery_id)
+    if for_update:
+        statement = statement.with_for_update(of=WebhookDelivery)
+    found: WebhookDelivery | None = await session.scalar(statement)
+    return found
+
+
+async def subscription_status(session: AsyncSession, subscription_id: uuid.UUID) -> str | None:
+    return await session.scalar(
+        select(WebhookSubscription.status).where(WebhookSubscription.id == subscription_id)
+    )
+
+
+async def attempts_of(
+    session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[WebhookDeliveryAttempt]]:
+    """Every attempt of these deliveries in one query, oldest first."""
+    found: dict[uuid.UUID, list[WebhookDeliveryAttempt]] = {key: [] for key in delivery_ids}
+    if not delivery_ids:
+        return found
+    statement = (
+        select(WebhookDeliveryAttempt)
+        .where(WebhookDeliveryAttempt.delivery_id.in_(list(delivery_ids)))
+        .order_by(WebhookDeliveryAttempt.delivery_id, WebhookDeliveryAttempt.number)
+    )
+    for attempt in (await session.scalars(statement)).all():
+        found[attempt.delivery_id].append(attempt)
+    return found

@@ -1,0 +1,202 @@
+"""Webhook API use cases: a tenant's subscriptions and the deliveries made to them.
+
+Everything is scoped by the caller's tenant: another tenant's subscription or delivery (and the
+operator's subscriptions) answer 404, exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bettercallsold.bus import dispatch, repository
+from bettercallsold.bus.errors import (
+    DeliveryAlreadyQueued,
+    DeliveryNotFound,
+    SubscriptionNotFound,
+    SubscriptionPaused,
+    WebhookUrlRefused,
+)
+from bettercallsold.bus.models import WebhookDelivery, WebhookSubscription
+from bettercallsold.bus.pagination import PageRequest
+from bettercallsold.bus.schemas import (
+    AttemptOut,
+    DeliveryOut,
+    DeliveryStatusName,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionOut,
+    SubscriptionUpdate,
+)
+from bettercallsold.bus.signing import new_secret
+from bettercallsold.bus.url_guard import Resolver, UnresolvableHost, UrlRefused, check_url
+from bettercallsold.types import TenantContext, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class UrlPolicy:
+    """The operator's URL rule (`BCS_WEBHOOK_ALLOW_PRIVATE_URLS`) and the resolver to apply it."""
+
+    allow_private: bool
+    resolver: Resolver
+
+
+async def _checked_url(url: str, policy: UrlPolicy) -> str:
+    try:
+        await check_url(url, allow_private=policy.allow_private, resolver=policy.resolver)
+    except (UrlRefused, UnresolvableHost) as exc:
+        raise WebhookUrlRefused(str(exc)) from exc
+    return url
+
+
+async def create_subscription(
+    session: AsyncSession, context: TenantContext, body: SubscriptionCreate, policy: UrlPolicy
+) -> SubscriptionCreated:
+    subscription = WebhookSubscription(
+        id=uuid.uuid4(),
+        tenant_id=context.tenant_id,
+        url=await _checked_url(body.url, policy),
+        event_types=body.event_types,
+        secret=new_secret(),
+        status="active",
+        description=body.description,
+    )
+    session.add(subscription)
+    await session.flush()
+    await session.refresh(subscription)
+    shown = SubscriptionOut.model_validate(subscription)
+    return SubscriptionCreated(**shown.model_dump(), secret=subscription.secret)
+
+
+async def _owned_subscription(
+    session: AsyncSession,
+    context: TenantContext,
+    subscription_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+) -> WebhookSubscription:
+    found = await repository.get_subscription(
+        session, context.tenant_id, subscription_id, for_update=for_update
+    )
+    if found is None:
+        raise SubscriptionNotFound()
+    return found
+
+
+async def get_subscription(
+    session: AsyncSession, context: TenantContext, subscription_id: uuid.UUID
+) -> SubscriptionOut:
+    return SubscriptionOut.model_validate(
+        await _owned_subscription(session, context, subscription_id)
+    )
+
+
+async def list_subscriptions(
+    session: AsyncSession, context: TenantContext, page: PageRequest
+) -> tuple[list[SubscriptionOut], str | None]:
+    rows, cursor = await repository.list_subscriptions(session, context.tenant_id, page)
+    return [SubscriptionOut.model_validate(row) for row in rows], cursor
+
+
+async def update_subscription(
+    session: AsyncSession,
+    context: TenantContext,
+    subscription_id: uuid.UUID,
+    body: SubscriptionUpdate,
+    policy: UrlPolicy,
+) -> SubscriptionOut:
+    """Change any subset; null keeps a value, except `description`, which null clears."""
+    subscription = await _owned_subscription(session, context, subscription_id, for_update=True)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("url") is not None:
+        subscription.url = await _checked_url(changes["url"], policy)
+    if changes.get("event_types") is not None:
+        subscription.event_types = changes["event_types"]
+    if changes.get("status") is not None:
+        subscription.status = changes["status"]
+    if "description" in changes:
+        subscription.description = changes["description"]
+    await session.flush()
+    await session.refresh(subscription)
+    return SubscriptionOut.model_validate(subscription)
+
+
+async def delete_subscription(
+    session: AsyncSession, context: TenantContext, subscription_id: uuid.UUID
+) -> None:
+    """Delete it with its deliveries; their waiting jobs find nothing and do nothing."""
+    subscription = await _owned_subscription(session, context, subscription_id, for_update=True)
+    await session.delete(subscription)
+    await session.flush()
+
+
+async def _with_attempts(
+    session: AsyncSession, deliveries: Sequence[WebhookDelivery]
+) -> list[DeliveryOut]:
+    attempts = await repository.attempts_of(session, [delivery.id for delivery in deliveries])
+    return [
+        DeliveryOut.model_validate(
+            {
+                **{
+                    key: getattr(delivery, key)
+                    for key in DeliveryOut.model_fields
+                    if key != "attempts"
+                },
+                "attempts": [AttemptOut.model_validate(row) for row in attempts[delivery.id]],
+            }
+        )
+        for delivery in deliveries
+    ]
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    context: TenantContext,
+    page: PageRequest,
+    *,
+    subscription_id: uuid.UUID | None = None,
+    status: DeliveryStatusName | None = None,
+) -> tuple[list[DeliveryOut], str | None]:
+    rows, cursor = await repository.list_deliveries(
+        session, context.tenant_id, page, subscription_id=subscription_id, status=status
+    )
+    return await _with_attempts(session, rows), cursor
+
+
+async def get_delivery(
+    session: AsyncSession, context: TenantContext, delivery_id: uuid.UUID
+) -> DeliveryOut:
+    delivery = await repository.get_delivery(session, context.tenant_id, delivery_id)
+    if delivery is None:
+        raise DeliveryNotFound()
+    return (await _with_attempts(session, [delivery]))[0]
+
+
+async def redeliver(
+    session: AsyncSession, context: TenantContext, delivery_id: uuid.UUID
+) -> DeliveryOut:
+    """Send a delivery again now, with a fresh retry schedule (its attempts are kept).
+
+    Typically a `dead` one; a `failed` one is pulled forward (its scheduled retry is superseded)
+    and a `delivered` one sent once more. A `pending` one is already queued: 409.
+    """
+    delivery = await repository.get_delivery(
+        session, context.tenant_id, delivery_id, for_update=True
+    )
+    if delivery is None:
+        raise DeliveryNotFound()
+    if delivery.status == "pending":
+        raise DeliveryAlreadyQueued()
+    if await repository.subscription_status(session, delivery.subscription_id) != "active":
+        raise SubscriptionPaused()
+    delivery.status = "pending"
+    delivery.cycle_attempts = 0
+    delivery.version += 1
+    delivery.next_attempt_at = utcnow()
+    await dispatch.schedule(session, delivery.tenant_id, delivery.id, delivery.version)
+    await session.flush()
+    await session.refresh(delivery)
+    return (await _with_attempts(session, [delivery]))[0]

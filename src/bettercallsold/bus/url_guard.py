@@ -1,0 +1,185 @@
+"""Which webhook URLs may be called (SSRF protection), with the DNS resolver injected.
+
+A tenant must not make our servers call into our own network: loopback, private (RFC 1918,
+unique-local), link-local, shared (CGNAT), unspecified, multicast, reserved, documentation
+ranges and cloud metadata endpoints are refused, and so is a hostname with any such address
+among its A/AAAA records. IPv6 forms that embed an IPv4 address (mapped, NAT64, 6to4, Teredo)
+are judged by that IPv4 address.
+
+The check runs when a subscription is saved and again before every attempt, because DNS
+answers change (rebinding). For `http://` the attempt then connects to the very address that
+was checked (the URL is rewritten to it and the `Host` header keeps the name), so a second
+lookup cannot swap it. `https://` keeps the name: the certificate check ties the connection to
+the named host, which an internal service cannot impersonate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(address)
+    for address in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean...
+        "169.254.170.2",  # AWS ECS task metadata
+        "fd00:ec2::254",  # AWS IMDS over IPv6
+        "100.100.100.200",  # Alibaba Cloud
+        "192.0.0.192",  # Oracle Cloud
+    )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class UrlRefused(Exception):
+    """The URL may not be called; the message says why (shown to the tenant)."""
+
+
+class UnresolvableHost(Exception):
+    """The hostname has no address (now): refused when saving, retried when delivering."""
+
+
+class Resolver(Protocol):
+    async def __call__(self, host: str, port: int) -> Sequence[str]:
+        """Every address (A and AAAA) the name resolves to."""
+        ...
+
+
+async def system_resolver(host: str, port: int) -> Sequence[str]:
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnresolvableHost(f"{host} does not resolve: {exc}") from exc
+    return sorted({str(info[4][0]).split("%", 1)[0] for info in infos})
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedUrl:
+    scheme: str
+    host: str
+    port: int
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where an attempt connects: `url`, and the `Host` header when the URL names an address."""
+
+    url: str
+    host_header: str | None = None
+
+
+def parse_url(url: str) -> ParsedUrl:
+    """Check the URL's shape: http(s), a host, no credentials."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UrlRefused(f"not a valid URL: {exc}") from exc
+    if parts.scheme not in ("http", "https"):
+        raise UrlRefused("the URL must start with http:// or https://")
+    if not parts.hostname:
+        raise UrlRefused("the URL has no host")
+    if parts.username is not None or parts.password is not None:
+        raise UrlRefused("the URL may not carry credentials")
+    if any(character.isspace() for character in url):
+        raise UrlRefused("the URL may not contain spaces")
+    default_port = 443 if parts.scheme == "https" else 80
+    return ParsedUrl(parts.scheme, parts.hostname, port or default_port, url)
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    return None
+
+
+def forbidden_reason(address: IPAddress) -> str | None:
+    """Why this address may not be called, or None when it is a public unicast address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return forbidden_reason(embedded)
+    if address in _METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    for reason, flagged in (
+        ("a loopback address", address.is_loopback),
+        ("an unspecified address", address.is_unspecified),
+        ("a link-local address", address.is_link_local),
+        ("a multicast address", address.is_multicast),
+        ("a private address", address.is_private),
+        ("a reserved address", address.is_reserved),
+    ):
+        if flagged:
+            return reason
+    if not address.is_global:
+        return "not a public address"
+    return None
+
+
+def _literal_address(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def pinned_target(parsed: ParsedUrl, address: IPAddress) -> Target:
+    """The URL rewritten to connect to `address`, keeping the name in `Host` (http only)."""
+    if parsed.scheme != "http" or _literal_address(parsed.host) is not None:
+        return Target(parsed.url)
+    parts = urlsplit(parsed.url)
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
+    return Target(urlunsplit(parts._replace(netloc=netloc)), host_header=parts.netloc)
+
+
+async def check_url(
+    url: str, *, allow_private: bool, resolver: Resolver, resolve_timeout: float = 5.0
+) -> Target:
+    """Refuse (UrlRefused) or return where to connect; UnresolvableHost when DNS has nothing.
+
+    With `allow_private` (the operator's `BCS_WEBHOOK_ALLOW_PRIVATE_URLS`) only the URL's
+    shape is checked and nothing is resolved.
+    """
+    parsed = parse_url(url)
+    if allow_private:
+        return Target(parsed.url)
+    literal = _literal_address(parsed.host)
+    if literal is not None:
+        addresses: list[IPAddress] = [literal]
+    else:
+        try:
+            async with asyncio.timeout(resolve_timeout):
+                answers = await resolver(parsed.host, parsed.port)
+        except TimeoutError as exc:
+            raise UnresolvableHost(f"{parsed.host} did not resolve in time") from exc
+        try:
+            addresses = [ipaddress.ip_address(answer) for answer in answers]
+        except ValueError as exc:
+            raise UnresolvableHost(f"{parsed.host} resolved to {exc}") from exc
+        if not addresses:
+            raise UnresolvableHost(f"{parsed.host} does not resolve")
+    for address in addresses:
+        reason = forbidden_reason(address)
+        if reason is not None:
+            if literal is not None:
+                raise UrlRefused(f"{parsed.host} is {reason}, which webhooks may not call")
+            raise UrlRefused(
+                f"{parsed.host} resolves to {address}, {reason}, which webhooks may not call"
+            )
+    return pinned_target(parsed, addresses[0])

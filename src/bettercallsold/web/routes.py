@@ -1,0 +1,11 @@
+"""The UI's router: every page, fragment and static file, hidden from the OpenAPI document."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from bettercallsold.web import activity, assets, flows, login, monitor, testing
+
+router = APIRouter(include_in_schema=False, tags=["ui"])
+for _part in (assets, login, flows, testing, monitor, activity):
+    router.include_router(_part.router)

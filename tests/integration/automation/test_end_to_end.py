@@ -1,0 +1,168 @@
+"""End to end with a real worker: platform write → event bus → plugin → receiver → platform.
+
+Everything runs in-process over HTTP (httpx's ASGI transport), with procrastinate workers on
+the test database. Waits poll with a deadline; nothing sleeps a fixed time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from bettercallsold.settings import Settings
+from tests.integration.automation.conftest import (
+    EXECUTIONS_PATH,
+    WEBHOOK_PATH,
+    MakeFlow,
+    envelope,
+    signed_request,
+)
+from tests.integration.conftest import TenantHandle
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+T = TypeVar("T")
+DEADLINE_SECONDS = 30.0
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], what: str) -> T:
+    """Poll `probe` until `done` holds of its answer, or fail after the deadline."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:
+        value = await probe()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}; last seen: {value!r}")
+        await asyncio.sleep(0.05)
+
+
+def _finished(executions: list[dict[str, Any]], count: int = 1) -> bool:
+    return len(executions) >= count and all(e["status"] != "running" for e in executions)
+
+
+async def _executions(tenant: TenantHandle, **params: str) -> list[dict[str, Any]]:
+    response = await tenant.http.get(EXECUTIONS_PATH, params={"limit": 200, **params})
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def _items(tenant: TenantHandle, path: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (await tenant.http.get(path)).json()["items"]
+    return items
+
+
+class TestWelcomeFlow:
+    async def test_a_customer_with_an_email_is_welcomed(
+        self, tenant: TenantHandle, make_flow: MakeFlow
+    ) -> None:
+        await make_flow(tenant)
+        created = await tenant.http.post(
+            "/api/customers", json={"name": "John Doe", "email": "john@example.com"}
+        )
+        assert created.status_code == 201, created.text
+
+        [execution] = await eventually(
+            lambda: _executions(tenant), _finished, "the welcome flow's execution"
+        )
+        assert execution["status"] == "completed", execution
+        assert execution["trigger_data"]["customer_id"] == created.json()["id"]
+
+        [email] = await _items(tenant, "/api/notifications")
+        assert email["channel"] == "email"
+        assert email["to"] == "john@example.com"
+        assert email["subject"] == "Welcome John Doe!"
+        [task] = await _items(tenant, "/api/tasks")
+        assert task["title"] == "Follow up with John Doe"
+        due = datetime.fromisoformat(task["due_date"])
+        assert abs(due - (datetime.now(UTC) + timedelta(days=3))) < timedelta(minutes=5)
+
+        detail = (await tenant.http.get(f"{EXECUTIONS_PATH}/{execution['id']}")).json()
+        assert [(e["action_type"], e["success"]) for e in detail["events"]] == [
+            ("send_email", True),
+            ("create_task", True),
+        ]
+        assert [r["success"] for r in detail["execution_results"]] == [True, True]
+
+    async def test_a_customer_without_an_email_is_skipped(
+        self, tenant: TenantHandle, make_flow: MakeFlow
+    ) -> None:
+        await make_flow(tenant)
+        created = await tenant.http.post("/api/customers", json={"name": "No Mail"})
+        assert created.status_code == 201, created.text
+        [execution] = await eventually(
+            lambda: _executions(tenant), _finished, "the skipped execution"
+        )
+        assert execution["status"] == "skipped"
+        assert execution["steps"][0]["passed"] is False
+        detail = (await tenant.http.get(f"{EXECUTIONS_PATH}/{execution['id']}")).json()
+        assert detail["events"] == []
+        assert await _items(tenant, "/api/notifications") == []
+        assert await _items(tenant, "/api/tasks") == []
+
+
+async def test_the_same_webhook_twice_runs_the_flow_once(
+    client: httpx.AsyncClient, settings: Settings, tenant: TenantHandle, make_flow: MakeFlow
+) -> None:
+    await make_flow(tenant)
+    payload = {"customer_id": "c-1", "name": "Jane Roe", "email": "jane@example.com"}
+    body, headers = signed_request(
+        settings, envelope(tenant.tenant_id, "customer.created", payload)
+    )
+    answers = await asyncio.gather(
+        client.post(WEBHOOK_PATH, content=body, headers=headers),
+        client.post(WEBHOOK_PATH, content=body, headers=headers),
+    )
+    assert [answer.status_code for answer in answers] == [202, 202]
+    await eventually(lambda: _executions(tenant), _finished, "the execution")
+    again = await client.post(WEBHOOK_PATH, content=body, headers=headers)
+    assert again.status_code == 202
+    assert again.json()["duplicate"] is True
+
+    executions = await _executions(tenant)
+    assert [e["status"] for e in executions] == ["completed"]
+    assert len(await _items(tenant, "/api/notifications")) == 1
+    assert len(await _items(tenant, "/api/tasks")) == 1
+
+
+async def test_a_flow_feeding_itself_stops_at_the_depth_limit(
+    settings: Settings, tenant: TenantHandle, make_flow: MakeFlow
+) -> None:
+    copy_product = {
+        "id": "action_1",
+        "type": "action",
+        "action_type": "create_product",
+        "payload_template": {"name": "Copy of {{trigger.name}}", "price": "{{trigger.price}}"},
+    }
+    await make_flow(
+        tenant,
+        name="Runaway copier",
+        trigger_event="product.created",
+        flow_definition={"steps": [copy_product]},
+    )
+    created = await tenant.http.post("/api/products", json={"name": "Mug", "price": 10})
+    assert created.status_code == 201, created.text
+
+    limit = settings.max_causation_depth
+    executions = await eventually(
+        lambda: _executions(tenant),
+        lambda found: _finished(found, limit + 2),
+        "the loop to reach the depth limit",
+    )
+    by_depth = {e["causation_depth"]: e for e in executions}
+    assert sorted(by_depth) == list(range(limit + 2))
+    assert all(by_depth[depth]["status"] == "completed" for depth in range(limit + 1))
+    refused = by_depth[limit + 1]
+    assert refused["status"] == "failed"
+    assert f"depth limit {limit} exceeded" in refused["error"]
+    assert "loop" in refused["error"]
+    products = (await tenant.http.get("/api/products", params={"limit": 50})).json()["items"]
+    assert len(products) == limit + 2
+    # Nothing more happens after the refusal: the chain is over.
+    assert len(await _executions(tenant)) == limit + 2

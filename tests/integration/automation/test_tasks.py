@@ -1,0 +1,102 @@
+"""The task shells: their registered names, retries, and what a final or broken run records."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+import httpx
+import procrastinate
+import pytest
+from procrastinate.jobs import Job
+
+from bettercallsold.automation import runner, tasks
+from bettercallsold.automation.errors import ReceiverUnavailable
+from bettercallsold.runtime import Runtime
+from tests.integration.automation.conftest import (
+    MakeFlow,
+    SendEvent,
+    StubReceiver,
+    executions_of,
+    received_event_id,
+)
+from tests.integration.conftest import TenantHandle
+
+
+def _context(runtime: Runtime, attempts: int) -> procrastinate.JobContext:
+    job = Job(
+        id=1,
+        queue=runner.EXECUTIONS_QUEUE,
+        lock=None,
+        queueing_lock=None,
+        task_name=runner.RUN_EXECUTION_TASK,
+        attempts=attempts,
+    )
+    return procrastinate.JobContext(
+        app=runtime.job_app,
+        job=job,
+        start_timestamp=0.0,
+        additional_context={"runtime": runtime},
+        abort_reason=lambda: None,
+    )
+
+
+async def _execution(
+    runtime: Runtime, send_event: SendEvent, tenant: TenantHandle, make_flow: MakeFlow
+) -> uuid.UUID:
+    await make_flow(tenant)
+    payload: dict[str, Any] = {"name": "A", "email": "a@b.c"}
+    response = await send_event(tenant.tenant_id, "customer.created", payload)
+    received = await received_event_id(runtime, response.json()["event_id"])
+    [execution_id] = await runner.run_event(runtime, received)
+    return execution_id
+
+
+def test_the_tasks_have_the_names_deferred_by_sql(runtime: Runtime) -> None:
+    registered = runtime.job_app.tasks
+    assert registered[runner.RUN_EVENT_TASK].queue == runner.EXECUTIONS_QUEUE
+    assert registered[runner.RUN_EXECUTION_TASK].queue == runner.EXECUTIONS_QUEUE
+    assert "automation:recover_stalled_runs" in registered
+
+
+class TestRunExecutionTask:
+    async def test_an_unavailable_receiver_is_retried_until_the_last_attempt(
+        self,
+        runtime: Runtime,
+        stub_receiver: tuple[Runtime, StubReceiver],
+        send_event: SendEvent,
+        tenant: TenantHandle,
+        make_flow: MakeFlow,
+    ) -> None:
+        stubbed, stub = stub_receiver
+        stub.status_code = 503
+        execution_id = await _execution(runtime, send_event, tenant, make_flow)
+        task = tasks.run_execution
+        with pytest.raises(ReceiverUnavailable):
+            await task.func(_context(stubbed, attempts=0), execution_id=str(execution_id))
+        assert [row["status"] for row in await executions_of(runtime, tenant.tenant_id)] == [
+            "running"
+        ]
+        last = _context(stubbed, attempts=tasks.MAX_ATTEMPTS)
+        await task.func(last, execution_id=str(execution_id))
+        [row] = await executions_of(runtime, tenant.tenant_id)
+        assert row["status"] == "failed"
+        assert "503" in row["error"]
+
+    async def test_an_unexpected_error_is_recorded_and_raised(
+        self, runtime: Runtime, send_event: SendEvent, tenant: TenantHandle, make_flow: MakeFlow
+    ) -> None:
+        def explode(request: httpx.Request) -> httpx.Response:
+            raise RuntimeError("receiver bug")
+
+        execution_id = await _execution(runtime, send_event, tenant, make_flow)
+        async with httpx.AsyncClient(transport=httpx.MockTransport(explode)) as http:
+            broken = dataclasses.replace(runtime, http=http)
+            with pytest.raises(RuntimeError, match="receiver bug"):
+                await tasks.run_execution.func(
+                    _context(broken, attempts=0), execution_id=str(execution_id)
+                )
+        [row] = await executions_of(runtime, tenant.tenant_id)
+        assert row["status"] == "failed"
+        assert row["error"] == "internal error: RuntimeError: receiver bug"

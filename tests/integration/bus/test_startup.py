@@ -1,0 +1,90 @@
+"""Process start-up: the operator's automation subscription, and the registered tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from sqlalchemy import delete, select
+
+from bettercallsold.bus import repository
+from bettercallsold.bus.models import WebhookDelivery, WebhookSubscription
+from bettercallsold.bus.startup import PLUGIN_SUBSCRIPTION_KEY, on_startup
+from bettercallsold.runtime import Runtime
+from bettercallsold.settings import Settings
+from tests.integration.conftest import TenantHandle
+
+
+async def _system_subscriptions(runtime: Runtime, key: str) -> list[WebhookSubscription]:
+    async with runtime.sessionmaker() as session:
+        statement = select(WebhookSubscription).where(WebhookSubscription.system_key == key)
+        return list((await session.scalars(statement)).all())
+
+
+class TestPluginSubscription:
+    async def test_exists_for_every_tenant_with_the_settings(
+        self, runtime: Runtime, settings: Settings
+    ) -> None:
+        [plugin] = await _system_subscriptions(runtime, PLUGIN_SUBSCRIPTION_KEY)
+        assert plugin.tenant_id is None
+        assert plugin.url == settings.plugin_webhook_url()
+        assert plugin.url == "http://bcs.internal/plugins/automation/webhook"
+        assert settings.webhook_secret is not None
+        assert plugin.secret == settings.webhook_secret.get_secret_value()
+        assert plugin.event_types == ["*"]
+        assert plugin.status == "active"
+
+    async def test_receives_every_tenants_events(
+        self, runtime: Runtime, tenant: TenantHandle
+    ) -> None:
+        response = await tenant.http.post("/api/customers", json={"name": "Ann"})
+        assert response.status_code == 201
+        [plugin] = await _system_subscriptions(runtime, PLUGIN_SUBSCRIPTION_KEY)
+        async with runtime.sessionmaker() as session:
+            statement = select(WebhookDelivery).where(
+                WebhookDelivery.subscription_id == plugin.id,
+                WebhookDelivery.tenant_id == tenant.tenant_id,
+            )
+            [delivery] = (await session.scalars(statement)).all()
+        assert delivery.event_type == "customer.created"
+
+    async def test_a_restart_is_idempotent(self, runtime: Runtime) -> None:
+        before = await _system_subscriptions(runtime, PLUGIN_SUBSCRIPTION_KEY)
+        await on_startup(runtime)
+        after = await _system_subscriptions(runtime, PLUGIN_SUBSCRIPTION_KEY)
+        assert [(s.id, s.updated_at) for s in after] == [(s.id, s.updated_at) for s in before]
+
+
+class TestUpsertSystemSubscription:
+    async def test_concurrent_starts_create_one_and_new_settings_update_it(
+        self, runtime: Runtime
+    ) -> None:
+        key = f"test-{uuid.uuid4().hex[:8]}"
+
+        async def start(url: str, secret: str) -> None:
+            async with runtime.sessionmaker() as session, session.begin():
+                await repository.upsert_system_subscription(session, key, url, secret, ["*"])
+
+        try:
+            await asyncio.gather(*(start("http://a.test/hook", "whsec_AAAA") for _ in range(8)))
+            [created] = await _system_subscriptions(runtime, key)
+            await start("http://b.test/hook", "whsec_BBBB")
+            [updated] = await _system_subscriptions(runtime, key)
+            assert updated.id == created.id
+            assert (updated.url, updated.secret) == ("http://b.test/hook", "whsec_BBBB")
+        finally:
+            async with runtime.sessionmaker() as session, session.begin():
+                await session.execute(
+                    delete(WebhookSubscription).where(WebhookSubscription.system_key == key)
+                )
+
+
+class TestRegisteredTasks:
+    def test_delivery_and_recovery_tasks_are_registered(self, runtime: Runtime) -> None:
+        assert runtime.job_app.tasks["bus:deliver"].queue == "deliveries"
+        recover = runtime.job_app.tasks["bus:recover_stalled_jobs"]
+        assert recover.queue == "maintenance"
+        periodic = [
+            task.task.name for task in runtime.job_app.periodic_registry.periodic_tasks.values()
+        ]
+        assert "bus:recover_stalled_jobs" in periodic

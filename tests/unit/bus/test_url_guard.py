@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+import pytest
+
+from bettercallsold.bus.url_guard import (
+    ParsedUrl,
+    Resolver,
+    Target,
+    UnresolvableHost,
+    UrlRefused,
+    check_url,
+    forbidden_reason,
+    parse_url,
+    pinned_target,
+)
+
+
+def resolver_of(mapping: dict[str, list[str]]) -> Resolver:
+    async def resolve(host: str, port: int) -> Sequence[str]:
+        del port
+        if host not in mapping:
+            raise UnresolvableHost(f"{host} does not resolve")
+        return mapping[host]
+
+    return resolve
+
+
+PUBLIC = resolver_of(
+    {
+        "hooks.example.com": ["93.184.216.34"],
+        "dual.example.com": ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"],
+        "internal.example.com": ["10.1.2.3"],
+        "mixed.example.com": ["93.184.216.34", "10.1.2.3"],
+        "sneaky.example.com": ["::ffff:169.254.169.254"],
+        "empty.example.com": [],
+    }
+)
+
+
+class TestParseUrl:
+    def test_http_and_https_with_default_ports(self) -> None:
+        assert parse_url("https://a.example/x") == ParsedUrl(
+            "https", "a.example", 443, "https://a.example/x"
+        )
+        assert parse_url("http://a.example:8080/").port == 8080
+
+    @pytest.mark.parametrize(
+        ("url", "reason"),
+        [
+            ("ftp://a.example/", "http:// or https://"),
+            ("a.example/hook", "http:// or https://"),
+            ("http:///path", "no host"),
+            ("https://user:pw@a.example/", "credentials"),
+            ("http://a.example:99999/", "not a valid URL"),
+            ("http://a.example/a b", "spaces"),
+        ],
+    )
+    def test_refuses_bad_shapes(self, url: str, reason: str) -> None:
+        with pytest.raises(UrlRefused, match=reason):
+            parse_url(url)
+
+
+class TestForbiddenReason:
+    @pytest.mark.parametrize(
+        ("address", "reason"),
+        [
+            ("127.0.0.1", "loopback"),
+            ("::1", "loopback"),
+            ("10.0.0.1", "private"),
+            ("172.16.5.4", "private"),
+            ("192.168.1.1", "private"),
+            ("fd12:3456::1", "private"),
+            ("169.254.169.254", "metadata"),
+            ("fd00:ec2::254", "metadata"),
+            ("100.100.100.200", "metadata"),
+            ("169.254.10.10", "link-local"),
+            ("fe80::1", "link-local"),
+            ("0.0.0.0", "unspecified"),
+            ("::", "unspecified"),
+            ("224.0.0.1", "multicast"),
+            ("ff02::1", "multicast"),
+            ("240.0.0.1", "private"),  # reserved, which Python files as private
+            ("100.64.0.1", "not a public address"),
+            ("::ffff:127.0.0.1", "loopback"),
+            ("64:ff9b::a00:1", "private"),
+            ("2002:a00:1::", "private"),
+        ],
+    )
+    def test_refuses_non_public_addresses(self, address: str, reason: str) -> None:
+        found = forbidden_reason(ipaddress.ip_address(address))
+        assert found is not None
+        assert reason in found
+
+    @pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700::1111"])
+    def test_allows_public_addresses(self, address: str) -> None:
+        assert forbidden_reason(ipaddress.ip_address(address)) is None
+
+
+class TestCheckUrl:
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://127.0.0.1/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::1]/",
+            "http://[fd00:ec2::254]/",
+            "http://0.0.0.0:8000/",
+            "http://internal.example.com/hook",
+            "http://mixed.example.com/hook",
+            "https://sneaky.example.com/hook",
+        ],
+    )
+    async def test_refuses_urls_reaching_private_networks(self, url: str) -> None:
+        with pytest.raises(UrlRefused):
+            await check_url(url, allow_private=False, resolver=PUBLIC)
+
+    async def test_names_the_resolved_address(self) -> None:
+        with pytest.raises(UrlRefused, match=r"internal\.example\.com resolves to 10\.1\.2\.3"):
+            await check_url("http://internal.example.com/", allow_private=False, resolver=PUBLIC)
+
+    async def test_an_unresolvable_host_is_its_own_error(self) -> None:
+        for host in ("nowhere.example.com", "empty.example.com"):
+            with pytest.raises(UnresolvableHost):
+                await check_url(f"https://{host}/", allow_private=False, resolver=PUBLIC)
+
+    async def test_pins_http_to_the_checked_address(self) -> None:
+        target = await check_url(
+            "http://hooks.example.com:8080/in?x=1", allow_private=False, resolver=PUBLIC
+        )
+        assert target == Target(
+            "http://93.184.216.34:8080/in?x=1", host_header="hooks.example.com:8080"
+        )
+
+    async def test_keeps_https_by_name(self) -> None:
+        target = await check_url(
+            "https://dual.example.com/in", allow_private=False, resolver=PUBLIC
+        )
+        assert target == Target("https://dual.example.com/in")
+
+    async def test_allow_private_checks_the_shape_only(self) -> None:
+        async def never(host: str, port: int) -> Sequence[str]:
+            raise AssertionError("nothing is resolved")
+
+        target = await check_url("http://127.0.0.1:9/x", allow_private=True, resolver=never)
+        assert target == Target("http://127.0.0.1:9/x")
+        with pytest.raises(UrlRefused):
+            await check_url("gopher://127.0.0.1/", allow_private=True, resolver=never)
+
+
+class TestPinnedTarget:
+    def test_ipv6_addresses_are_bracketed(self) -> None:
+        parsed = parse_url("http://hooks.example.com/in")
+        target = pinned_target(parsed, ipaddress.ip_address("2606:4700::1111"))
+        assert target == Target("http://[2606:4700::1111]/in", host_header="hooks.example.com")
+
+    def test_a_literal_address_is_kept(self) -> None:
+        parsed = parse_url("http://93.184.216.34/in")
+        assert pinned_target(parsed, ipaddress.ip_address("93.184.216.34")) == Target(parsed.url)
