@@ -126,4 +126,6 @@ async def run_worker(runtime: Runtime, concurrency: int) -> None:
         install_signal_handlers=False,
         additional_context={"runtime": runtime},
         shutdown_graceful_timeout=30,
+        # Finished jobs carry nothing we read: our own tables keep every attempt and result.
+        delete_jobs="never" if runtime.settings.keep_finished_jobs else "successful",
     )

@@ -1,6 +1,6 @@
 """The procrastinate app: every feature's tasks, registered from its Blueprint.
 
-Task names are fixed strings (`bus.deliver`, ...) because jobs are also deferred by SQL on the
+Task names are fixed strings (`bus:deliver`, ...) because jobs are also deferred by SQL on the
 caller's transaction (`db/deferral.py`), which needs the name without importing the task.
 """
 

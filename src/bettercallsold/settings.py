@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     webhook_allow_private_urls: bool = False
     max_causation_depth: int = 5
     worker_concurrency: int = 10
+    keep_finished_jobs: bool = Field(
+        default=False,
+        description="keep procrastinate's rows of succeeded jobs (our own tables keep every "
+        "attempt and result; kept jobs only help debugging)",
+    )
     webhook_timeout_seconds: float = 10.0
     receiver_timeout_seconds: float = 30.0
     log_level: str = "INFO"

@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation import repository
 from bettercallsold.automation.errors import ExecutionNotFound
-from bettercallsold.automation.pagination import PageRequest, page_of
 from bettercallsold.automation.schemas import (
     EventLogOut,
     ExecutionDetail,
     ExecutionOut,
     ExecutionPage,
 )
+from bettercallsold.pagination import PageRequest, page_of
 
 
 async def list_executions(

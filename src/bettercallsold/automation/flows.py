@@ -16,7 +16,6 @@ from bettercallsold.automation import repository
 from bettercallsold.automation.definition import FlowProblem, validate_flow
 from bettercallsold.automation.errors import FlowNotFound, InvalidFlow
 from bettercallsold.automation.models import AutomationFlow
-from bettercallsold.automation.pagination import PageRequest, page_of
 from bettercallsold.automation.schemas import (
     FlowCreate,
     FlowListItem,
@@ -24,6 +23,7 @@ from bettercallsold.automation.schemas import (
     FlowPage,
     FlowUpdate,
 )
+from bettercallsold.pagination import PageRequest, page_of
 
 
 def problem_location(problem: FlowProblem) -> list[str | int]:

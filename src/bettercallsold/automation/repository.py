@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation.models import AutomationExecution, AutomationFlow, ReceivedEvent
-from bettercallsold.automation.pagination import PageRequest, paginate
+from bettercallsold.pagination import PageRequest, paginate
 from bettercallsold.types import JSON
 
 # ---------------------------------------------------------------------------------- flows

@@ -12,7 +12,6 @@ from fastapi import status as http_status
 from pydantic import BaseModel
 
 from bettercallsold.automation import dryrun, executions, flows, intake
-from bettercallsold.automation.pagination import PageDep
 from bettercallsold.automation.palette import describe_catalogue
 from bettercallsold.automation.schemas import (
     CatalogueOut,
@@ -29,6 +28,7 @@ from bettercallsold.automation.schemas import (
     WebhookAccepted,
 )
 from bettercallsold.db.session import RuntimeDep, SessionDep
+from bettercallsold.pagination import PageDep
 from bettercallsold.tenancy.auth import TenantDep
 from bettercallsold.types import utcnow
 

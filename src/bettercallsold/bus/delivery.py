@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bettercallsold import __version__
 from bettercallsold.bus import config, dispatch, repository
 from bettercallsold.bus.envelope import encode_body, event_envelope
-from bettercallsold.bus.metrics import DELIVERY_ATTEMPTS
 from bettercallsold.bus.retry_policy import DeliveryStatus, Outcome, RetryPolicy
 from bettercallsold.bus.signing import signature_headers
 from bettercallsold.bus.url_guard import Resolver, Target, UnresolvableHost, UrlRefused, check_url
@@ -187,7 +186,6 @@ async def _record(
             await dispatch.schedule(
                 session, plan.tenant_id, plan.delivery_id, plan.version + 1, at=retry_at
             )
-    DELIVERY_ATTEMPTS.labels(outcome=decision.status).inc()
     if decision.status == "dead":
         logger.warning(
             "webhook delivery %s is dead after %d attempts: %s",

@@ -30,36 +30,49 @@ from bettercallsold.bus.models import (
     WebhookDeliveryAttempt,
     WebhookSubscription,
 )
-from bettercallsold.bus.pagination import PageRequest, page_of, paginate
+from bettercallsold.pagination import PageRequest, page_of, paginate
 
 # ---- fan-out -------------------------------------------------------------------------------
+# On every platform write: statements built once, run as Core on the session's connection.
+
+_WANTED_TYPES: list[Any] = [bindparam("event_type", type_=String), "*"]
+_MATCHING = select(WebhookSubscription.id).where(
+    WebhookSubscription.status == "active",
+    or_(
+        WebhookSubscription.tenant_id == bindparam("tenant_id"),
+        WebhookSubscription.tenant_id.is_(None),
+    ),
+    WebhookSubscription.event_types.overlap(array(_WANTED_TYPES, type_=String(64))),
+)
+_WAITING = select(func.count()).select_from(
+    select(WebhookDelivery.id)
+    .where(
+        WebhookDelivery.tenant_id == bindparam("tenant_id"),
+        WebhookDelivery.status == "pending",
+    )
+    .limit(bindparam("cap", type_=Integer))
+    .subquery()
+)
 
 
 async def matching_subscription_ids(
     session: AsyncSession, tenant_id: uuid.UUID, event_type: str
 ) -> list[uuid.UUID]:
     """Active subscriptions for this event: the tenant's own, and every operator subscription."""
-    statement = select(WebhookSubscription.id).where(
-        WebhookSubscription.status == "active",
-        or_(WebhookSubscription.tenant_id == tenant_id, WebhookSubscription.tenant_id.is_(None)),
-        WebhookSubscription.event_types.overlap(array([event_type, "*"], type_=String(64))),
-    )
-    return list((await session.scalars(statement)).all())
+    connection = await session.connection()
+    found = await connection.scalars(_MATCHING, {"tenant_id": tenant_id, "event_type": event_type})
+    return list(found.all())
 
 
 async def pending_backlog(session: AsyncSession, tenant_id: uuid.UUID, cap: int) -> int:
     """How many of the tenant's deliveries wait for a first attempt, counted up to `cap`."""
-    waiting = (
-        select(WebhookDelivery.id)
-        .where(WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.status == "pending")
-        .limit(cap)
-        .subquery()
-    )
-    return int(await session.scalar(select(func.count()).select_from(waiting)) or 0)
+    connection = await session.connection()
+    return int(await connection.scalar(_WAITING, {"tenant_id": tenant_id, "cap": cap}) or 0)
 
 
 async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    await session.execute(insert(WebhookDelivery), list(rows))
+    connection = await session.connection()
+    await connection.execute(insert(WebhookDelivery), list(rows))
 
 
 # ---- attempts ------------------------------------------------------------------------------

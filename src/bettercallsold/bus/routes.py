@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel
 
 from bettercallsold.bus import config, service
-from bettercallsold.bus.pagination import Page, PageDep
 from bettercallsold.bus.schemas import (
     DeliveryOut,
     DeliveryStatusName,
@@ -20,6 +19,7 @@ from bettercallsold.bus.schemas import (
 )
 from bettercallsold.bus.service import UrlPolicy
 from bettercallsold.db.session import RuntimeDep, SessionDep
+from bettercallsold.pagination import Page, PageDep
 from bettercallsold.tenancy.auth import TenantDep
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])

@@ -21,7 +21,6 @@ from bettercallsold.bus.errors import (
     WebhookUrlRefused,
 )
 from bettercallsold.bus.models import WebhookDelivery, WebhookSubscription
-from bettercallsold.bus.pagination import PageRequest
 from bettercallsold.bus.schemas import (
     AttemptOut,
     DeliveryOut,
@@ -33,6 +32,7 @@ from bettercallsold.bus.schemas import (
 )
 from bettercallsold.bus.signing import new_secret
 from bettercallsold.bus.url_guard import Resolver, UnresolvableHost, UrlRefused, check_url
+from bettercallsold.pagination import PageRequest
 from bettercallsold.types import TenantContext, utcnow
 
 

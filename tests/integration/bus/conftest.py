@@ -84,14 +84,13 @@ def bus_settings(settings: Settings) -> Settings:
 
 @pytest.fixture(scope="session")
 async def bus_app(bus_settings: Settings, runtime: Runtime) -> AsyncIterator[FastAPI]:
-    """The whole app under `bus_settings`, sharing the session runtime's engine and job app.
-
-    One procrastinate App per process: `jobs.make_job_app` namespaces the feature blueprints
-    in place, so a second job app in the same process would see `bus:bus:deliver`.
-    """
+    """The whole app under `bus_settings`, sharing the session runtime's engine and job app
+    (no second pool of connections); its in-process `http://bcs.internal` is this app."""
     application = create_app(bus_settings, run_worker=False)
     http = httpx.AsyncClient(
-        mounts={INPROCESS_BASE_URL: httpx.ASGITransport(app=application)},
+        mounts={
+            INPROCESS_BASE_URL: httpx.ASGITransport(app=application, raise_app_exceptions=False)
+        },
         timeout=httpx.Timeout(bus_settings.receiver_timeout_seconds, connect=5.0),
     )
     application.state.runtime = Runtime(

@@ -47,7 +47,7 @@ class TestLatency:
                 assert response.status_code == 201
                 await receiver.wait_answers(1, seconds=5)
                 latency = time.monotonic() - started
-        assert latency < 2.0, latency
+        assert latency < 3.0, latency
 
 
 async def _listening(engine: AsyncEngine, since: float) -> bool:

@@ -38,6 +38,8 @@ class WorkerProcess:
             "BCS_VAR_DIR": str(var_dir),  # the same generated secrets as the test's app
             "BCS_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
             "BCS_LOG_LEVEL": "WARNING",
+            # keep finished jobs so the test can see which process ran each one
+            "BCS_KEEP_FINISHED_JOBS": "true",
         }
         self.log = log
         with log.open("ab") as output:

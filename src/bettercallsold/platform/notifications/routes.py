@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from bettercallsold.db.session import SessionDep
+from bettercallsold.pagination import Page, PageDep
 from bettercallsold.platform.notifications import service
 from bettercallsold.platform.notifications.providers import OutgoingMessage
 from bettercallsold.platform.notifications.schemas import (
@@ -15,7 +16,6 @@ from bettercallsold.platform.notifications.schemas import (
     NotificationOut,
     SmsCreate,
 )
-from bettercallsold.platform.pagination import Page, PageDep
 from bettercallsold.platform.responses import AUTH, AUTH_404, WRITE
 from bettercallsold.tenancy.auth import TenantDep
 

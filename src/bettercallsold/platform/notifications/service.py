@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.outbox import record_event
+from bettercallsold.pagination import PageRequest, page_of, paginate
 from bettercallsold.platform.notifications.models import Notification
 from bettercallsold.platform.notifications.providers import (
     NotificationProvider,
@@ -16,7 +17,6 @@ from bettercallsold.platform.notifications.providers import (
 )
 from bettercallsold.platform.notifications.schemas import NotificationOut
 from bettercallsold.platform.ownership import get_owned
-from bettercallsold.platform.pagination import PageRequest, page_of, paginate
 from bettercallsold.types import TenantContext
 
 DEFAULT_PROVIDER: NotificationProvider = StoringProvider()

@@ -5,9 +5,9 @@ import uuid
 from fastapi import APIRouter, status
 
 from bettercallsold.db.session import SessionDep
+from bettercallsold.pagination import Page, PageDep
 from bettercallsold.platform.orders import service
 from bettercallsold.platform.orders.schemas import OrderCreate, OrderOut, OrderStatusUpdate
-from bettercallsold.platform.pagination import Page, PageDep
 from bettercallsold.platform.responses import AUTH, AUTH_404, WRITE, errors
 from bettercallsold.tenancy.auth import TenantDep
 

@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.outbox import record_event
 from bettercallsold.errors import Conflict, Unprocessable
+from bettercallsold.pagination import PageRequest, page_of, paginate
 from bettercallsold.platform.customers.models import Customer
 from bettercallsold.platform.money import MAX_MONEY
 from bettercallsold.platform.orders.models import Order
 from bettercallsold.platform.orders.schemas import OrderCreate, OrderOut, OrderStatusUpdate
 from bettercallsold.platform.orders.status import OrderStatus, can_move
 from bettercallsold.platform.ownership import get_owned
-from bettercallsold.platform.pagination import PageRequest, page_of, paginate
 from bettercallsold.platform.products.models import Product
 from bettercallsold.types import TenantContext
 

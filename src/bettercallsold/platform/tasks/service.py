@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.outbox import record_event
+from bettercallsold.pagination import PageRequest, page_of, paginate
 from bettercallsold.platform.ownership import get_owned
-from bettercallsold.platform.pagination import PageRequest, page_of, paginate
 from bettercallsold.platform.tasks.models import StaffTask
 from bettercallsold.platform.tasks.schemas import TaskAssign, TaskCreate, TaskOut
 from bettercallsold.types import TenantContext

@@ -1,8 +1,9 @@
-"""Keyset pagination for the bus's lists, in the platform's shape and cursor format.
+"""Keyset pagination, newest first: `?limit=&cursor=` → `{"items": [...], "next_cursor"}`.
 
-`?limit=&cursor=` → `{"items": [...], "next_cursor": "..."|null}`, newest first; the cursor is
-an opaque base64 of the last item's (created_at, id). The bus may not import the platform
-package, so this is its own copy of that small contract.
+One shape for every list of the contract (platform, bus, plugin), so it lives outside them all.
+
+The cursor is an opaque base64 of the last item's (created_at, id); a keyset never skips or
+repeats rows when new ones arrive between pages, unlike OFFSET.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PageRequest:
     limit: int
     after: tuple[datetime, uuid.UUID] | None
@@ -63,21 +64,26 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 def paginate(
     statement: Select[Any],
     request: PageRequest,
-    created_at: InstrumentedAttribute[datetime],
+    moment: InstrumentedAttribute[datetime],
     item_id: InstrumentedAttribute[uuid.UUID],
 ) -> Select[Any]:
-    """Apply the keyset, newest first, fetching one extra row to know if a next page exists."""
+    """Apply the keyset on (`moment`, id) — `moment` is the list's time column — and fetch
+    one extra row to know whether a next page exists."""
     if request.after is not None:
         after_time, after_id = request.after
         statement = statement.where(
-            or_(created_at < after_time, and_(created_at == after_time, item_id < after_id))
+            or_(moment < after_time, and_(moment == after_time, item_id < after_id))
         )
-    return statement.order_by(created_at.desc(), item_id.desc()).limit(request.limit + 1)
+    return statement.order_by(moment.desc(), item_id.desc()).limit(request.limit + 1)
 
 
-def page_of(rows: Sequence[Any], request: PageRequest) -> tuple[list[Any], str | None]:
+def page_of(
+    rows: Sequence[Any], request: PageRequest, moment_attribute: str = "created_at"
+) -> tuple[list[Any], str | None]:
+    """Split the fetched rows into this page and the cursor of the next (None at the end);
+    `moment_attribute` names the time column the keyset orders by."""
     items = list(rows[: request.limit])
     if len(rows) > request.limit:
         last = items[-1]
-        return items, encode_cursor(last.created_at, last.id)
+        return items, encode_cursor(getattr(last, moment_attribute), last.id)
     return items, None

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bettercallsold.errors import Unprocessable
-from bettercallsold.platform.pagination import (
+from bettercallsold.pagination import (
     PageRequest,
     decode_cursor,
     encode_cursor,
