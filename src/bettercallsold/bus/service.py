@@ -45,9 +45,17 @@ class UrlPolicy:
 
 
 async def _checked_url(url: str, policy: UrlPolicy) -> str:
+    """Refuse a URL that is malformed or reaches a forbidden address.
+
+    A name that does not resolve *yet* (a receiver being deployed, DNS not propagated) is
+    accepted: it cannot reach anything now, and every delivery attempt checks it again
+    before connecting, so it can never be used to reach an internal address later.
+    """
     try:
         await check_url(url, allow_private=policy.allow_private, resolver=policy.resolver)
-    except (UrlRefused, UnresolvableHost) as exc:
+    except UnresolvableHost:
+        return url
+    except UrlRefused as exc:
         raise WebhookUrlRefused(str(exc)) from exc
     return url
 
