@@ -124,14 +124,19 @@ def worker(
 @tenants_app.command("create")
 def tenants_create(name: str) -> None:
     """Create a tenant; prints `{"tenant_id", "api_token"}` (the token is shown only here)."""
-    from bettercallsold.tenancy.service import create_tenant
+    from bettercallsold.tenancy.service import TenantExists, create_tenant
 
     async def main() -> dict[str, str]:
         async with _session(_settings()) as session:
             issued = await create_tenant(session, name)
             return {"tenant_id": str(issued.tenant_id), "api_token": issued.api_token}
 
-    print(json.dumps(asyncio.run(main())))
+    try:
+        issued = asyncio.run(main())
+    except TenantExists as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    print(json.dumps(issued))
 
 
 @app.command()
