@@ -39,7 +39,7 @@ async def seed_demo(settings: Settings, token_file: Path) -> SeededDemo:
                 issued = await create_tenant(session, DEMO_TENANT)
                 tenant_id, token = issued.tenant_id, issued.api_token
             else:
-                if stored and await token_is_valid(session, stored):
+                if stored and await token_is_valid(session, stored, tenant_id):
                     token = stored
                 else:
                     token = await issue_token(session, tenant_id, label="demo")

@@ -1,4 +1,4 @@
-"""The base of every platform request body: what JSON allows but PostgreSQL cannot store.
+"""The base of every request body: what JSON allows but PostgreSQL cannot store.
 
 JSON strings may carry U+0000 and (through `\\ud800` escapes) lone surrogates; PostgreSQL text
 refuses the first and UTF-8 cannot encode the second. Both are refused here as a 422 naming the
@@ -31,13 +31,18 @@ def check_storable_text(value: object) -> None:
             check_storable_text(item)
 
 
-class InputModel(BaseModel):
-    """A request body: unknown fields are refused, and every string must be storable."""
-
-    model_config = ConfigDict(extra="forbid")
+class StorableModel(BaseModel):
+    """A body whose every string (at any depth) must be storable; other config is the
+    subclass's own."""
 
     @field_validator("*", mode="after")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
         check_storable_text(value)
         return value
+
+
+class InputModel(StorableModel):
+    """A request body: unknown fields are refused, and every string must be storable."""
+
+    model_config = ConfigDict(extra="forbid")

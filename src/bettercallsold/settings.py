@@ -9,11 +9,14 @@ Secrets that are not given are generated once and kept under `var/` (mode 0600),
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 INPROCESS_BASE_URL = "http://bcs.internal"
@@ -49,14 +52,49 @@ class Settings(BaseSettings):
     webhook_allow_private_urls: bool = False
     max_causation_depth: int = 5
     worker_concurrency: int = 10
+    worker_heartbeat_seconds: float = Field(
+        default=5.0, gt=0, description="how often a worker records that it is alive"
+    )
+    worker_stalled_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="a worker silent this long is dead: its running jobs go back to the queue "
+        "(keep it a few heartbeats long)",
+    )
+    worker_shutdown_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="on SIGTERM, how long running jobs may finish; the rest are re-queued",
+    )
     keep_finished_jobs: bool = Field(
         default=False,
         description="keep procrastinate's rows of succeeded jobs (our own tables keep every "
         "attempt and result; kept jobs only help debugging)",
     )
     webhook_timeout_seconds: float = 10.0
+    webhook_retry_first_delay_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="the wait before a failed delivery's second attempt (then x3 each time); "
+        "lower it only for tests: the default schedule spans the contract's 24 h",
+    )
     receiver_timeout_seconds: float = 30.0
     log_level: str = "INFO"
+
+    @field_validator("internal_api_token", "webhook_secret", "secret_key", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        """`BCS_SECRET_KEY=` (empty) means "generate one", never "sign with an empty key"."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("internal_api_token", "secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
+        return value
 
     def platform_base_url(self) -> str:
         return (self.platform_url or INPROCESS_BASE_URL).rstrip("/")
@@ -89,21 +127,30 @@ class Settings(BaseSettings):
         return self.model_copy(update=updates) if updates else self
 
 
-def _stored_secret(var_dir: Path, name: str, generate: object) -> str:
-    """Read `var/secrets/<name>`, or create it atomically with mode 0600 (first writer wins)."""
+MIN_SECRET_LENGTH = 32
+
+
+def _stored_secret(var_dir: Path, name: str, generate: Callable[[], str]) -> str:
+    """Read `var/secrets/<name>`, or create it with mode 0600 (first writer wins).
+
+    The value is written to a private temporary file and linked into place, so a process
+    starting at the same moment never reads a half-written (or empty) secret; a stored value
+    that is too short is refused rather than trusted.
+    """
     directory = var_dir / "secrets"
     directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
     path = directory / name
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    assert callable(generate)
-    value = str(generate())
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value)
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(generate())
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    value = path.read_text().strip()
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(f"{path} holds a secret shorter than {MIN_SECRET_LENGTH} characters")
     return value

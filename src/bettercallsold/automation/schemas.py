@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bettercallsold.inputs import StorableModel
+
 FlowStatus = Literal["active", "paused", "draft"]
 ExecutionStatus = Literal["running", "completed", "completed_with_errors", "failed", "skipped"]
 
@@ -18,14 +20,14 @@ _DEFINITION_DESCRIPTION = (
 )
 
 
-class FlowCreate(BaseModel):
+class FlowCreate(StorableModel):
     name: str = Field(min_length=1, max_length=200)
     trigger_event: str = Field(min_length=1, max_length=64, examples=["customer.created"])
     flow_definition: dict[str, Any] = Field(description=_DEFINITION_DESCRIPTION)
     status: FlowStatus = "active"
 
 
-class FlowUpdate(BaseModel):
+class FlowUpdate(StorableModel):
     """Any subset of a flow's fields; the merged flow is validated as a whole."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -60,7 +62,7 @@ class FlowPage(BaseModel):
     next_cursor: str | None
 
 
-class DryRunRequest(BaseModel):
+class DryRunRequest(StorableModel):
     payload: dict[str, Any] | None = Field(
         default=None,
         description="the trigger payload to try; omitted: the catalogue's sample for the event",
@@ -135,15 +137,15 @@ class CatalogueOut(BaseModel):
     statuses: list[str] = Field(description="the statuses a flow may have")
 
 
-class CausationIn(BaseModel):
+class CausationIn(StorableModel):
     flow_execution_id: uuid.UUID | None = None
-    depth: int = Field(default=0, ge=0)
+    depth: int = Field(default=0, ge=0, le=1_000_000)
 
 
-class EventEnvelope(BaseModel):
+class EventEnvelope(StorableModel):
     """The webhook body of a platform event (see the contract's "Platform events")."""
 
-    event_id: str = Field(min_length=1, max_length=100)
+    event_id: str = Field(min_length=1, max_length=40)  # the executions' event_id column
     event_type: str = Field(min_length=1, max_length=64)
     occurred_at: datetime | None = None
     tenant_id: uuid.UUID

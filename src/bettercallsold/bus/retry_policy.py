@@ -63,11 +63,12 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(int(value))
+    # A receiver's header is untrusted: `isdigit()` alone admits "²" and 5,000-digit numbers.
+    if value.isascii() and value.isdigit():
+        return float(int(value)) if len(value) <= 9 else None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

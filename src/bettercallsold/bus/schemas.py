@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from bettercallsold.bus.outbox import EVENT_TYPES
+from bettercallsold.inputs import StorableModel
 
 SubscriptionStatus = Literal["active", "paused"]
 DeliveryStatusName = Literal["pending", "delivered", "failed", "dead"]
@@ -41,7 +42,7 @@ Url = Annotated[
 Description = Annotated[str, Field(max_length=1000)]
 
 
-class SubscriptionCreate(BaseModel):
+class SubscriptionCreate(StorableModel):
     model_config = ConfigDict(extra="forbid")
 
     url: Url
@@ -49,7 +50,7 @@ class SubscriptionCreate(BaseModel):
     description: Description | None = None
 
 
-class SubscriptionUpdate(BaseModel):
+class SubscriptionUpdate(StorableModel):
     """Any subset of the fields; an absent field keeps its value."""
 
     model_config = ConfigDict(extra="forbid")

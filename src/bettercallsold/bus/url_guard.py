@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from bettercallsold.settings import INPROCESS_BASE_URL
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _METADATA_ADDRESSES = frozenset(
@@ -92,6 +94,9 @@ def parse_url(url: str) -> ParsedUrl:
         raise UrlRefused("the URL may not carry credentials")
     if any(character.isspace() for character in url):
         raise UrlRefused("the URL may not contain spaces")
+    if parts.hostname.rstrip(".").lower() == urlsplit(INPROCESS_BASE_URL).hostname:
+        # The shared HTTP client routes this name into the app itself: never a tenant's target.
+        raise UrlRefused("this host name is reserved")
     default_port = 443 if parts.scheme == "https" else 80
     return ParsedUrl(parts.scheme, parts.hostname, port or default_port, url)
 

@@ -7,10 +7,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bettercallsold.inputs import StorableModel
+
 MAX_EVENTS_PER_BATCH = 500
 
 
-class ActionEvent(BaseModel):
+class ActionEvent(StorableModel):
     """One action of a batch: the catalogue's `action_type` (or an alias) and its payload."""
 
     action_type: Annotated[str, Field(min_length=1, max_length=64)]
@@ -20,7 +22,7 @@ class ActionEvent(BaseModel):
     )
 
 
-class ActionBatch(BaseModel):
+class ActionBatch(StorableModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

@@ -47,8 +47,11 @@ async def find_tenant_by_name(session: AsyncSession, name: str) -> uuid.UUID | N
     return await session.scalar(select(Tenant.id).where(Tenant.name == name))
 
 
-async def token_is_valid(session: AsyncSession, token: str) -> bool:
+async def token_is_valid(session: AsyncSession, token: str, tenant_id: uuid.UUID) -> bool:
+    """True when `token` is a live token of that tenant (not merely of some tenant)."""
     found = await session.scalar(
-        select(ApiToken.id).where(ApiToken.token_hash == hash_token(token))
+        select(ApiToken.id).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.tenant_id == tenant_id
+        )
     )
     return found is not None

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integration.conftest import TenantHandle
 
@@ -280,3 +281,23 @@ class TestStatic:
     async def test_nothing_outside_static_is_served(self, browser: httpx.AsyncClient) -> None:
         for path in ("/static/../routes.py", "/static/%2e%2e/routes.py", "/static/nope.js"):
             assert (await browser.get(path)).status_code == 404, path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/executions?status=zz",
+        "/executions?flow_id=abc",
+        "/executions?cursor=bad",
+        "/deliveries?status=zz",
+        "/deliveries?subscription_id=x",
+        "/deliveries?cursor=x",
+    ],
+)
+async def test_a_filter_the_api_refuses_shows_the_unfiltered_list(
+    logged_in: tuple[httpx.AsyncClient, str], path: str
+) -> None:
+    browser, _ = logged_in
+    response = await browser.get(path)
+    assert response.status_code == 200
+    assert "<table" in response.text or "No " in response.text

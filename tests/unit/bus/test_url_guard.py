@@ -159,3 +159,9 @@ class TestPinnedTarget:
     def test_a_literal_address_is_kept(self) -> None:
         parsed = parse_url("http://93.184.216.34/in")
         assert pinned_target(parsed, ipaddress.ip_address("93.184.216.34")) == Target(parsed.url)
+
+
+@pytest.mark.parametrize("url", ["http://bcs.internal/x", "https://BCS.INTERNAL./hook"])
+def test_the_in_process_host_name_is_reserved(url: str) -> None:
+    with pytest.raises(UrlRefused, match="reserved"):
+        parse_url(url)

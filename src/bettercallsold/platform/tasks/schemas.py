@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from bettercallsold.platform.inputs import InputModel
+from bettercallsold.inputs import InputModel
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Assignee = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

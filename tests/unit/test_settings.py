@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bettercallsold.bus.retry_policy import retry_after_seconds
+from bettercallsold.settings import MIN_SECRET_LENGTH, Settings
+
+
+class TestGeneratedSecrets:
+    def test_an_empty_secret_key_means_generate_one(self, tmp_path: Path) -> None:
+        settings = Settings(var_dir=tmp_path, secret_key="").with_generated_secrets()
+        assert settings.secret_key is not None
+        assert len(settings.secret_key.get_secret_value()) >= MIN_SECRET_LENGTH
+
+    def test_a_short_secret_key_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="at least"):
+            Settings(secret_key="short")
+
+    def test_secrets_are_generated_once_and_kept_private(self, tmp_path: Path) -> None:
+        first = Settings(var_dir=tmp_path).with_generated_secrets()
+        second = Settings(var_dir=tmp_path).with_generated_secrets()
+        assert first.secret_key == second.secret_key
+        assert first.webhook_secret is not None
+        assert first.webhook_secret.get_secret_value().startswith("whsec_")
+        secrets_dir = tmp_path / "secrets"
+        assert secrets_dir.stat().st_mode & 0o777 == 0o700
+        assert all(p.stat().st_mode & 0o077 == 0 for p in secrets_dir.iterdir())
+
+    def test_a_truncated_stored_secret_is_refused_not_trusted(self, tmp_path: Path) -> None:
+        Settings(var_dir=tmp_path).with_generated_secrets()
+        (tmp_path / "secrets" / "secret_key").write_text("")
+        os.chmod(tmp_path / "secrets" / "secret_key", 0o600)
+        with pytest.raises(ValueError, match="shorter than"):
+            Settings(var_dir=tmp_path).with_generated_secrets()
+
+
+class TestRetryAfterFromAnUntrustedReceiver:
+    NOW = datetime(2026, 11, 26, tzinfo=UTC)
+
+    @pytest.mark.parametrize("value", ["²", "9" * 400, "9" * 5000, "1e9", "-5", "soon"])
+    def test_odd_values_are_ignored_not_raised(self, value: str) -> None:
+        assert retry_after_seconds(value, self.NOW) is None
+
+    def test_plain_seconds_are_honoured(self) -> None:
+        assert retry_after_seconds(" 120 ", self.NOW) == 120.0
