@@ -66,4 +66,3 @@ class TestOddStrings:
             },
         )
         assert response.status_code == 422, response.text
-
