@@ -1,6 +1,12 @@
-"""`make bench` / `python -m bench`: the welcome flow end to end, as a user would run it.
+"""`make bench` / `python -m bench`: flows end to end, as a user would run them.
 
-Prints a table and writes JSON to bench/results/. Figures are medians over --runs.
+Starts `bcs serve` (and `--workers` `bcs worker`s) on a fresh database for each run, drives the
+platform API, and reads the figures from the database's own timestamps. Prints a table and
+writes JSON to bench/results/. Figures are medians over --runs (each run a fresh system).
+
+Scenarios: steady (saturation throughput, then latency at half of it), burst (a live sale on
+one tenant while another's customers keep flowing), flows (cost vs other tenants' flows),
+steps (cost vs actions per flow), soak (memory over time, with --soak).
 """
 
 from __future__ import annotations
@@ -12,18 +18,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.scenarios import steady
+from bench import scenarios
 from bench.system import start_system
 
 RESULTS = Path(__file__).parent / "results"
+ALL = ("steady", "burst", "flows", "steps")
 
 
-def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    merged = dict(runs[0])
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Numbers are the median over runs (recursively in nested dicts); the rest is run 1's."""
+    merged: dict[str, Any] = {}
     for key, value in runs[0].items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, bool) or not all(key in run for run in runs):
+            merged[key] = value
+        elif isinstance(value, int | float):
             merged[key] = round(statistics.median(run[key] for run in runs), 1)
-    merged["runs"] = len(runs)
+        elif isinstance(value, dict):
+            merged[key] = _median([run[key] for run in runs])
+        else:
+            merged[key] = value
     return merged
 
 
@@ -31,33 +44,81 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", choices=["embedded", "server", "both"], default="both")
     parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--scenario", choices=[*ALL, "all"], default=["steady"], nargs="+")
     parser.add_argument("--workers", type=int, default=0, help="extra `bcs worker` processes")
-    parser.add_argument("--concurrency", type=int, default=10)
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=0, help="events/s; 0 = as fast as possible")
+    parser.add_argument("--concurrency", type=int, default=10, help="jobs at once per worker")
+    parser.add_argument("--events", type=int, default=2000, help="customers per steady run")
+    parser.add_argument("--rate", type=float, default=0, help="latency-run rate; 0 = half max")
+    parser.add_argument("--burst", type=int, default=5000, help="orders in the live sale")
+    parser.add_argument("--quiet-rate", type=float, default=5, help="tenant B customers/s")
+    parser.add_argument("--flows", default="1,100,10000", help="other tenants' flows")
+    parser.add_argument("--steps", default="2,10,20", help="actions per flow")
+    parser.add_argument("--growth-events", type=int, default=300)
+    parser.add_argument("--growth-rate", type=float, default=10, help="0 = saturation")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--soak", type=float, nargs="?", const=600, default=0, metavar="SECONDS")
+    parser.add_argument("--soak-rate", type=float, default=20)
+    parser.add_argument("--profile", metavar="FILE", help="py-spy samples of `bcs serve` (raw)")
     args = parser.parse_args()
     databases = ["embedded", "server"] if args.database == "both" else [args.database]
-    results = []
+    chosen = list(ALL) if "all" in args.scenario else list(args.scenario)
+    if args.soak:
+        chosen = ["soak"]
+    results: list[dict[str, Any]] = []
     for database in databases:
-        runs = []
-        for _ in range(args.runs):
-            with start_system(database, args.server_url, args.workers, args.concurrency) as system:
-                runs.append(steady(system, args.rate, args.events))
-        result = _median_run(runs) | {"database": database, "workers": args.workers}
-        results.append(result)
-        _print(result)
+        for scenario in chosen:
+            runs: list[list[dict[str, Any]]] = []
+            for _ in range(1 if scenario == "soak" else args.runs):
+                with start_system(
+                    database, args.server_url, args.workers, args.concurrency, args.profile
+                ) as system:
+                    runs.append(_run(scenario, system, args))
+            for index, rows in enumerate(zip(*runs, strict=True)):
+                del index
+                result = _median(list(rows)) | {
+                    "database": database,
+                    "workers": args.workers,
+                    "runs": len(runs),
+                }
+                results.append(result)
+                _print(result)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.write_text(json.dumps(results, indent=2))
     print(f"\nJSON: {out}")
 
 
+def _run(scenario: str, system: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
+    if scenario == "steady":
+        return scenarios.steady(system, args.events, args.rate)
+    if scenario == "burst":
+        return [scenarios.live_sale(system, args.burst, args.quiet_rate)]
+    if scenario == "flows":
+        counts = [int(n) for n in args.flows.split(",")]
+        return [scenarios.flow_growth(system, args.growth_rate, args.growth_events, counts)]
+    if scenario == "steps":
+        counts = [int(n) for n in args.steps.split(",")]
+        return [scenarios.step_growth(system, args.growth_rate, args.growth_events, counts)]
+    return [scenarios.soak(system, args.soak_rate, args.soak)]
+
+
 def _print(result: dict[str, Any]) -> None:
-    print(f"\n== {result['scenario']} on {result['database']} PostgreSQL, {result['runs']} runs")
+    title = f"{result['scenario']} | {result['database']} PostgreSQL"
+    print(f"\n== {title}, {result['workers']} extra workers, median of {result['runs']} runs")
     for key, value in result.items():
-        if key not in {"scenario", "database", "runs"}:
-            print(f"  {key:24} {value}")
+        if key in {"scenario", "database", "runs", "workers"}:
+            continue
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            columns = list(next(iter(value.values())))
+            print(f"  {key:>10} " + " ".join(f"{c:>18}" for c in columns))
+            for name, row in value.items():
+                print(f"  {name:>10} " + " ".join(f"{row.get(c)!s:>18}" for c in columns))
+        elif isinstance(value, list):
+            print(f"  {key}:")
+            for item in value:
+                print(f"    {item}")
+        else:
+            print(f"  {key:30} {value}")
 
 
 if __name__ == "__main__":

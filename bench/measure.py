@@ -1,4 +1,10 @@
-"""Figures: end-to-end latency from the database's own timestamps, and peak memory."""
+"""Figures: end-to-end latency from the database's own timestamps, memory and CPU.
+
+Memory is PSS (proportional set size, `psutil.Process.memory_full_info().pss`): a page shared
+by k processes counts 1/k in each, so the sum over PostgreSQL's processes counts its shared
+buffers once, where a sum of RSS would count them once per backend. RSS sums are reported too,
+for comparison, and say nothing honest about PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,19 @@ SELECT extract(epoch FROM max(l.created_at) - min(c.created_at)) AS latency,
        extract(epoch FROM max(l.created_at)) AS finished
 FROM automation_executions e
 JOIN customers c ON c.id::text = e.trigger_data->>'customer_id'
+JOIN automation_event_log l ON l.flow_execution_id = e.id
+WHERE e.tenant_id = %(tenant)s AND e.status = 'completed'
+GROUP BY e.id
+"""
+
+# Any trigger (orders too): from the execution's start (the intake's transaction, which is
+# also the received event's) to its last log row, plus the trigger's own row time.
+EXECUTION_SPAN_SQL = """
+SELECT extract(epoch FROM max(l.created_at) - min(r.occurred_at)) AS latency,
+       extract(epoch FROM min(r.occurred_at)) AS created,
+       extract(epoch FROM max(l.created_at)) AS finished
+FROM automation_executions e
+JOIN automation_received_events r ON r.event_id = e.event_id
 JOIN automation_event_log l ON l.flow_execution_id = e.id
 WHERE e.tenant_id = %(tenant)s AND e.status = 'completed'
 GROUP BY e.id
@@ -57,8 +76,10 @@ class Latencies:
         return len(self.seconds) / span if span > 0 else 0.0
 
 
-def latencies(connection: psycopg.Connection[Any], tenant: str) -> Latencies:
-    rows = connection.execute(LATENCY_SQL, {"tenant": tenant}).fetchall()
+def latencies(
+    connection: psycopg.Connection[Any], tenant: str, sql: str = LATENCY_SQL
+) -> Latencies:
+    rows = connection.execute(sql, {"tenant": tenant}).fetchall()
     if not rows:
         return Latencies([], 0.0, 0.0)
     return Latencies(
@@ -79,15 +100,20 @@ def wait_for(check: Callable[[], bool], timeout_s: float, interval_s: float = 0.
     return check()
 
 
+Roles = Callable[[], dict[int, str]]
+"""pid → role (`bcs serve`, `bcs worker`, `postgres`) of every process that serves us."""
+
+
 @dataclass
 class MemorySampler:
-    """Samples the summed RSS of a set of processes (re-listed each time) in a thread."""
+    """Samples PSS (and RSS) of a set of processes (re-listed each time) in a thread."""
 
-    list_pids: Callable[[], list[int]]
-    interval_s: float = 0.25
+    list_roles: Roles
+    interval_s: float = 0.5
     peak_total_mb: float = 0.0
-    peak_by_name: dict[str, float] = field(default_factory=dict)
-    samples: list[tuple[float, float]] = field(default_factory=list)
+    peak_rss_total_mb: float = 0.0
+    peak_by_role: dict[str, float] = field(default_factory=dict)
+    samples: list[tuple[float, float, dict[str, float]]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -101,31 +127,74 @@ class MemorySampler:
         if self._thread:
             self._thread.join()
 
+    def sample(self) -> tuple[float, float, dict[str, float]]:
+        pss_total = rss_total = 0.0
+        by_role: dict[str, float] = {}
+        for pid, role in self.list_roles().items():
+            try:
+                info = psutil.Process(pid).memory_full_info()
+            except psutil.Error:
+                continue
+            pss, rss = info.pss / 2**20, info.rss / 2**20
+            pss_total += pss
+            rss_total += rss
+            by_role[role] = by_role.get(role, 0.0) + pss
+        return pss_total, rss_total, by_role
+
     def _run(self) -> None:
         start = time.monotonic()
         while not self._stop.is_set():
-            total = 0.0
-            by_name: dict[str, float] = {}
-            for pid in self.list_pids():
-                try:
-                    proc = psutil.Process(pid)
-                    rss = proc.memory_info().rss / 2**20
-                    name = "postgres" if proc.name() == "postgres" else _role(proc)
-                except psutil.Error:
-                    continue
-                total += rss
-                by_name[name] = by_name.get(name, 0.0) + rss
-            self.samples.append((time.monotonic() - start, total))
-            self.peak_total_mb = max(self.peak_total_mb, total)
-            for name, rss in by_name.items():
-                self.peak_by_name[name] = max(self.peak_by_name.get(name, 0.0), rss)
+            pss_total, rss_total, by_role = self.sample()
+            self.samples.append((time.monotonic() - start, pss_total, by_role))
+            self.peak_total_mb = max(self.peak_total_mb, pss_total)
+            self.peak_rss_total_mb = max(self.peak_rss_total_mb, rss_total)
+            for role, pss in by_role.items():
+                self.peak_by_role[role] = max(self.peak_by_role.get(role, 0.0), pss)
             self._stop.wait(self.interval_s)
 
+    def figures(self) -> dict[str, Any]:
+        return {
+            "peak_pss_mb": round(self.peak_total_mb, 1),
+            "peak_pss_by_role_mb": {k: round(v, 1) for k, v in sorted(self.peak_by_role.items())},
+            "peak_rss_sum_mb": round(self.peak_rss_total_mb, 1),
+        }
 
-def _role(proc: psutil.Process) -> str:
-    cmdline = " ".join(proc.cmdline())
-    if " worker" in cmdline:
-        return "bcs worker"
-    if " serve" in cmdline:
-        return "bcs serve"
-    return proc.name()
+
+@dataclass
+class CpuMeter:
+    """CPU seconds (user + system) spent per role between `__enter__` and `__exit__`.
+
+    Processes that come and go in between (PostgreSQL backends) are counted from the
+    first time they are seen, so the figure is a lower bound for them."""
+
+    list_roles: Roles
+    spent: dict[str, float] = field(default_factory=dict)
+    _start: dict[int, tuple[str, float]] = field(default_factory=dict)
+
+    @staticmethod
+    def _cpu(pid: int) -> float | None:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            return None
+        return float(times.user + times.system)
+
+    def __enter__(self) -> CpuMeter:
+        for pid, role in self.list_roles().items():
+            cpu = self._cpu(pid)
+            if cpu is not None:
+                self._start[pid] = (role, cpu)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for pid, role in self.list_roles().items():
+            cpu = self._cpu(pid)
+            if cpu is None:
+                continue
+            before = self._start.get(pid, (role, 0.0))[1]
+            self.spent[role] = self.spent.get(role, 0.0) + max(0.0, cpu - before)
+
+    def per_item_ms(self, items: int) -> dict[str, float]:
+        if items <= 0:
+            return {}
+        return {role: round(1000 * s / items, 1) for role, s in sorted(self.spent.items())}

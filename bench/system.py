@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -39,6 +40,7 @@ class RunningSystem:
     base_url: str
     env: dict[str, str]
     database_url: str
+    database: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     var_dir: Path | None = None
 
@@ -52,17 +54,37 @@ class RunningSystem:
         issued = json.loads(self.bcs("tenants", "create", name))
         return issued["tenant_id"], issued["api_token"]
 
-    def pids(self) -> list[int]:
-        """Our processes and the PostgreSQL processes serving us: the embedded postmaster and
-        its children, or (server mode) every process of the machine's server."""
-        pids = [proc.pid for proc in self.processes if proc.poll() is None]
+    def roles(self) -> dict[int, str]:
+        """pid → role of our processes and of the PostgreSQL processes serving us: the
+        embedded postmaster and all its children, or (server mode) the server's own processes
+        (postmaster, checkpointer, WAL writer, ...) and the backends connected to our database,
+        not those of other databases on the same server."""
+        found: dict[int, str] = {}
+        for proc in self.processes:
+            if proc.poll() is None:
+                found[proc.pid] = "bcs serve" if "serve" in list(proc.args) else "bcs worker"
         pidfile = self.var_dir / "pg" / "postmaster.pid" if self.var_dir else None
         if pidfile is not None and pidfile.exists():
-            postmaster = psutil.Process(int(pidfile.read_text().split()[0]))
-            pids += [postmaster.pid] + [child.pid for child in postmaster.children()]
-        else:
-            pids += [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
-        return pids
+            with contextlib.suppress(psutil.Error, ValueError):
+                postmaster = psutil.Process(int(pidfile.read_text().split()[0]))
+                found[postmaster.pid] = "postgres"
+                for child in postmaster.children():
+                    found[child.pid] = "postgres"
+            return found
+        with contextlib.suppress(psycopg.Error), self.connect() as connection:
+            rows = connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " OR backend_type NOT IN ('client backend', 'parallel worker', 'walsender')"
+            ).fetchall()
+            found.update({int(row[0]): "postgres" for row in rows})
+            mine = connection.execute("SELECT pg_backend_pid()").fetchone()
+            if mine is not None:
+                found[int(str(mine[0]))] = "bench"
+        for proc in psutil.process_iter(["name", "ppid"]):
+            # the postmaster itself is not in pg_stat_activity
+            if proc.info["name"] == "postgres" and proc.info["ppid"] == 1:
+                found[proc.pid] = "postgres"
+        return {pid: role for pid, role in found.items() if role != "bench"}
 
     def connect(self) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(self.database_url, autocommit=True)
@@ -80,8 +102,10 @@ def _wait_healthy(base_url: str, deadline_s: float = 60) -> None:
 
 @contextlib.contextmanager
 def start_system(
-    database: str, server_url: str, workers: int, concurrency: int
+    database: str, server_url: str, workers: int, concurrency: int, profile: str | None = None
 ) -> Iterator[RunningSystem]:
+    """A fresh system; with `profile`, py-spy samples `bcs serve` into that file (collapsed
+    stacks, `py-spy record -f raw`) from start to end; `python -m bench.hotspots FILE` sums it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BCS_")}
     var_dir = Path(tempfile.mkdtemp(prefix="bcs-bench-"))
     env["BCS_VAR_DIR"] = str(var_dir)
@@ -97,17 +121,31 @@ def start_system(
     subprocess.run([BCS, "migrate"], env=env, check=True, capture_output=True, timeout=300)
     database_url = env.get("BCS_DATABASE_URL") or _embedded_url(var_dir)
     port = free_port()
-    system = RunningSystem(f"http://127.0.0.1:{port}", env, database_url, var_dir=var_dir)
+    system = RunningSystem(f"http://127.0.0.1:{port}", env, database_url, database, var_dir=var_dir)
     serve = [BCS, "serve", "--port", str(port)] + (["--no-worker"] if workers else [])
     system.processes.append(subprocess.Popen(serve, env=env))
     for _ in range(workers):
         system.processes.append(
             subprocess.Popen([BCS, "worker", "--concurrency", str(concurrency)], env=env)
         )
+    spy: subprocess.Popen[bytes] | None = None
     try:
         _wait_healthy(system.base_url)
+        if profile:
+            spy = subprocess.Popen(
+                [
+                    *(str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking"),
+                    *("-r", "100", "-f", "raw", "-o", profile),
+                    *("-p", str(system.processes[0].pid)),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         yield system
     finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
         for proc in system.processes:
             proc.terminate()
         for proc in system.processes:

@@ -6,16 +6,19 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+import math
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from procrastinate.worker import Worker
 
 from bettercallsold import __version__
 from bettercallsold.automation.routes import router as automation_router
+from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.bus.routes import router as bus_router
 from bettercallsold.bus.startup import on_startup as bus_startup
 from bettercallsold.db.engine import make_engine, make_sessionmaker
@@ -25,7 +28,8 @@ from bettercallsold.jobs import make_job_app
 from bettercallsold.ops import router as ops_router
 from bettercallsold.platform.router import router as platform_router
 from bettercallsold.receiver.routes import router as receiver_router
-from bettercallsold.runtime import Runtime
+from bettercallsold.recovery import recover_stalled_jobs
+from bettercallsold.runtime import Runtime, WorkerStatus
 from bettercallsold.settings import INPROCESS_BASE_URL, Settings
 from bettercallsold.web.routes import router as web_router
 
@@ -54,16 +58,36 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     for router in routers:
         app.include_router(router)
     app.add_exception_handler(BCSError, _bcs_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(ActionAlreadyPerformed, _replay_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error_handler)  # type: ignore[arg-type]
     return app
 
 
 async def _validation_error_handler(request: Request, exc: RequestValidationError) -> Response:
     """FastAPI's 422 shape, rendered ASCII-safe: a rejected value holding a lone surrogate
-    (`"\\ud800"`) would otherwise crash the default UTF-8 renderer into a 500."""
+    (`"\\ud800"`) would otherwise crash the default UTF-8 renderer into a 500, and a rejected
+    NaN/Infinity is echoed as a string (strict JSON has no such numbers)."""
     del request
-    body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True, default=str)
+    detail = _finite(jsonable_encoder(exc.errors()))
+    body = json.dumps({"detail": detail}, ensure_ascii=True, allow_nan=False, default=str)
     return Response(body, status_code=422, media_type="application/json")
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+async def _replay_handler(request: Request, exc: ActionAlreadyPerformed) -> JSONResponse:
+    """A repeated flow action: the first write's resource, as Stripe replays an idempotent
+    request (the receiver only reads a 2xx and its body)."""
+    del request
+    return JSONResponse(exc.resource, status_code=200, headers={"Idempotent-Replayed": "true"})
 
 
 async def _bcs_error_handler(request: Request, exc: BCSError) -> JSONResponse:
@@ -101,12 +125,23 @@ async def open_runtime(app: FastAPI, settings: Settings) -> AsyncIterator[Runtim
         await engine.dispose()
 
 
+async def on_process_start(runtime: Runtime) -> None:
+    """What every `bcs` process does once its runtime is open (`bcs serve` and `bcs worker`):
+    the bus's start-up, then bring back the jobs of workers that died while it was down."""
+    await bus_startup(runtime)
+    await recover_stalled_jobs(
+        runtime.engine,
+        runtime.job_app.job_manager,
+        stalled_after=runtime.settings.worker_stalled_seconds,
+    )
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     async with open_runtime(app, settings) as runtime:
         app.state.runtime = runtime
-        await bus_startup(runtime)
+        await on_process_start(runtime)
         worker: asyncio.Task[None] | None = None
         if app.state.run_worker:
             worker = asyncio.create_task(run_worker(runtime, settings.worker_concurrency))
@@ -119,13 +154,66 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                     await worker
 
 
+_RESTART_FIRST_PAUSE = 1.0
+_RESTART_MAX_PAUSE = 30.0
+
+
 async def run_worker(runtime: Runtime, concurrency: int) -> None:
-    """Run procrastinate's worker until cancelled; cancellation lets running jobs finish."""
-    await runtime.job_app.run_worker_async(
-        concurrency=concurrency,
-        install_signal_handlers=False,
-        additional_context={"runtime": runtime},
-        shutdown_graceful_timeout=30,
-        # Finished jobs carry nothing we read: our own tables keep every attempt and result.
-        delete_jobs="never" if runtime.settings.keep_finished_jobs else "successful",
-    )
+    """Run procrastinate's worker until cancelled, on every queue; `runtime.worker` tells how
+    it goes (`/healthz`).
+
+    Cancelling it is the graceful stop (SIGTERM): the worker takes no new job and lets the
+    running ones finish for `BCS_WORKER_SHUTDOWN_SECONDS`; those still running then are
+    cancelled and go back to the queue (`recovery.RetryAfterShutdown`). A worker that stops by
+    itself (its LISTEN connection lost when PostgreSQL restarts, the database unreachable at
+    start) is started again after a pause, rather than leaving a process that takes no work.
+    """
+    settings = runtime.settings
+    status = WorkerStatus(concurrency=concurrency)
+    runtime.worker = status
+    pause = _RESTART_FIRST_PAUSE
+    try:
+        while True:
+            worker = Worker(
+                app=runtime.job_app,
+                concurrency=concurrency,
+                install_signal_handlers=False,
+                additional_context={"runtime": runtime},
+                shutdown_graceful_timeout=settings.worker_shutdown_seconds,
+                update_heartbeat_interval=settings.worker_heartbeat_seconds,
+                stalled_worker_timeout=settings.worker_stalled_seconds,
+                # Finished jobs carry nothing we read: our own tables keep every attempt and
+                # result.
+                delete_jobs="never" if settings.keep_finished_jobs else "successful",
+            )
+            status.registered_id = _registered_id(worker)
+            status.phase = "started"
+            started = asyncio.get_running_loop().time()
+            try:
+                await worker.run()  # type: ignore[no-untyped-call]
+            except asyncio.CancelledError:
+                status.phase = "stopping"
+                raise
+            except Exception as exc:
+                # Broad on purpose: whatever stopped it, the process must go on taking work.
+                logger.exception("the job worker failed; starting it again in %g s", pause)
+                status.last_error = f"{type(exc).__name__}: {exc}"
+            else:
+                logger.error("the job worker stopped by itself; starting it again in %g s", pause)
+                status.last_error = "stopped by itself"
+            status.phase = "restarting"
+            status.restarts += 1
+            if asyncio.get_running_loop().time() - started > _RESTART_MAX_PAUSE:
+                pause = _RESTART_FIRST_PAUSE  # it had been running well: not a crash loop
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _RESTART_MAX_PAUSE)
+    finally:
+        status.phase = "stopped"
+
+
+def _registered_id(worker: Worker) -> Callable[[], int | None]:
+    def current() -> int | None:
+        found: int | None = worker.worker_id
+        return found
+
+    return current

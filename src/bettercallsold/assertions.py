@@ -1,10 +1,10 @@
 """Service assertions: how the event receiver calls the platform *as* an execution's tenant.
 
 The receiver never holds a tenant's API token (they are stored hashed). Instead it signs a
-short-lived assertion `{tenant, execution, depth}` with the deployment's secret key, which the
-platform verifies. The automation plugin holds only its own credential for the receiver, so
-it can never reach the platform APIs of a tenant directly. The signature is itsdangerous's
-timed HMAC, not ours.
+short-lived assertion `{tenant, execution, depth, action key}` with the deployment's secret
+key, which the platform verifies. The automation plugin holds only its own credential for the
+receiver, so it can never reach the platform APIs of a tenant directly. The signature is
+itsdangerous's timed HMAC, not ours.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def sign_assertion(secret_key: str, context: TenantContext) -> str:
         else None,
         "d": context.causation.depth,
     }
+    if context.action_key is not None:
+        payload["k"] = context.action_key
     return ASSERTION_PREFIX + serializer.dumps(payload)
 
 
@@ -46,6 +48,7 @@ def verify_assertion(secret_key: str, token: str) -> TenantContext | None:
                 flow_execution_id=uuid.UUID(execution) if execution else None,
                 depth=int(payload["d"]),
             ),
+            action_key=str(payload["k"]) if payload.get("k") is not None else None,
         )
     except (BadSignature, KeyError, ValueError, TypeError, AttributeError):
         return None

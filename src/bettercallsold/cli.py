@@ -94,11 +94,17 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: Annotated[int, typer.Option(help="jobs run at once by this process")] = 10,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="jobs run at once by this process (BCS_WORKER_CONCURRENCY)", min=1),
+    ] = None,
 ) -> None:
-    """Run only the background workers (delivery, executions, scheduled work)."""
-    from bettercallsold.app import create_app, open_runtime, run_worker
-    from bettercallsold.bus.startup import on_startup as bus_startup
+    """Run only the background workers (delivery, executions, scheduled work).
+
+    SIGTERM or SIGINT stops it gracefully: no new job, the running ones get
+    BCS_WORKER_SHUTDOWN_SECONDS to finish, the rest go back to the queue; it then exits 0.
+    """
+    from bettercallsold.app import create_app, on_process_start, open_runtime, run_worker
     from bettercallsold.db.migrate import migrate as run_migrations
     from bettercallsold.db.url import resolve_database_url
 
@@ -110,8 +116,10 @@ def worker(
     async def main() -> None:
         async with open_runtime(application, settings) as runtime:
             application.state.runtime = runtime
-            await bus_startup(runtime)
-            task = asyncio.create_task(run_worker(runtime, concurrency))
+            await on_process_start(runtime)
+            task = asyncio.create_task(
+                run_worker(runtime, concurrency or settings.worker_concurrency)
+            )
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, task.cancel)

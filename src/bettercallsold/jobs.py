@@ -2,6 +2,9 @@
 
 Task names are fixed strings (`bus:deliver`, ...) because jobs are also deferred by SQL on the
 caller's transaction (`db/deferral.py`), which needs the name without importing the task.
+Every task's retry strategy is wrapped so that a job cut short by a worker's shutdown runs
+again (`recovery.RetryAfterShutdown`); the jobs of a killed worker come back through the
+periodic `maintenance:recover_stalled_jobs`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import procrastinate
 from bettercallsold.automation.tasks import blueprint as automation_tasks
 from bettercallsold.bus.tasks import blueprint as bus_tasks
 from bettercallsold.db.url import libpq_url
+from bettercallsold.maintenance_tasks import blueprint as maintenance_tasks
 from bettercallsold.receiver.tasks import blueprint as receiver_tasks
+from bettercallsold.recovery import retry_after_shutdown
 
 QUEUES = ("deliveries", "executions", "maintenance")
 
@@ -20,6 +25,7 @@ BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
     ("bus", bus_tasks),
     ("automation", automation_tasks),
     ("receiver", receiver_tasks),
+    ("maintenance", maintenance_tasks),
 )
 _namespaced: set[str] = set()
 
@@ -50,4 +56,5 @@ def make_job_app(database_url: str, *, pool_min: int = 1, pool_max: int = 10) ->
                 periodic_id=periodic_task.periodic_id,
                 configure_kwargs=periodic_task.configure_kwargs,
             )
+    retry_after_shutdown(app.tasks.values())
     return app

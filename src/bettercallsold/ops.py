@@ -16,13 +16,27 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz", responses={503: {"description": "the database does not answer"}})
 async def healthz(runtime: RuntimeDep) -> JSONResponse:
-    """200 when the database answers."""
+    """200 when the database answers (503 otherwise), and the state of this process's job
+    worker: `{"status": "ok", "worker": {"running": true, "state": "running", "id": 7, ...}}`,
+    `"state": "disabled"` for `bcs serve --no-worker`.
+
+    A worker that is not running does not turn the answer into a 503: the process still serves
+    its API, and the other processes' workers take the work. A load balancer checks
+    `status`; a supervisor that wants to restart a process whose worker is stuck checks
+    `worker.running`.
+    """
+    worker = (
+        runtime.worker.describe() if runtime.worker else {"running": False, "state": "disabled"}
+    )
     try:
         async with runtime.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
-        return JSONResponse({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
-    return JSONResponse({"status": "ok"})
+        return JSONResponse(
+            {"status": "unavailable", "error": type(exc).__name__, "worker": worker},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "worker": worker})
 
 
 @router.get("/metrics", response_class=Response)

@@ -6,6 +6,7 @@ through `request.app.state.runtime` and to tasks through the worker's additional
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,3 +29,40 @@ class Runtime:
     """Outbound calls; `http://bcs.internal` is routed to this process's own app."""
     job_app: procrastinate.App
     extras: dict[str, Any] = field(default_factory=dict)
+    worker: WorkerStatus | None = None
+    """This process's job worker, when it runs one (`app.run_worker`); None for an API only."""
+
+
+def _unregistered() -> int | None:
+    return None
+
+
+@dataclass
+class WorkerStatus:
+    """What `/healthz` says of this process's job worker (kept up to date by `app.run_worker`)."""
+
+    concurrency: int
+    phase: str = "starting"
+    """`starting`, `started`, `restarting` (it stopped by itself and is started again after a
+    pause), `stopping` (SIGTERM: letting its jobs finish) or `stopped`."""
+    restarts: int = 0
+    last_error: str | None = None
+    registered_id: Callable[[], int | None] = _unregistered
+    """The current worker's row in `procrastinate_workers`, None until it has registered."""
+
+    @property
+    def state(self) -> str:
+        if self.phase == "started":
+            return "running" if self.registered_id() is not None else "starting"
+        return self.phase
+
+    def describe(self) -> dict[str, Any]:
+        state = self.state
+        return {
+            "running": state == "running",
+            "state": state,
+            "id": self.registered_id(),
+            "concurrency": self.concurrency,
+            "restarts": self.restarts,
+            "last_error": self.last_error,
+        }

@@ -36,3 +36,8 @@ class TenantContext:
 
     tenant_id: uuid.UUID
     causation: Causation = Causation()
+    action_key: str | None = None
+    """Set on the event receiver's calls (from its service assertion): the key of the flow
+    action this write performs. The platform performs a keyed write once; a repeat gets the
+    first one's resource back (`bus.outbox`), so the receiver may retry an action whose
+    outcome it did not see."""

@@ -1,14 +1,46 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import httpx
 
+from bettercallsold.app import run_worker
+from bettercallsold.runtime import Runtime
+from tests.integration.bus.conftest import eventually
 from tests.integration.conftest import TenantHandle
 
 
 async def test_healthz_answers_when_the_database_does(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["worker"]["running"] is False  # the test app runs no worker of its own
+
+
+async def test_healthz_says_whether_the_process_worker_runs(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    task = asyncio.create_task(run_worker(runtime, concurrency=2))
+    try:
+
+        async def running() -> bool:
+            worker = (await client.get("/healthz")).json()["worker"]
+            return bool(worker["running"])
+
+        await eventually(running, seconds=20, what="the worker to register")
+        worker = (await client.get("/healthz")).json()["worker"]
+        assert worker["state"] == "running"
+        assert isinstance(worker["id"], int)
+        assert worker["concurrency"] == 2
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    after = (await client.get("/healthz")).json()
+    assert after["status"] == "ok"
+    assert after["worker"] == {**after["worker"], "running": False, "state": "stopped"}
 
 
 async def test_a_product_round_trips(tenant: TenantHandle) -> None:

@@ -66,3 +66,13 @@ class TestOddStrings:
             },
         )
         assert response.status_code == 422, response.text
+
+
+async def test_a_rejected_nan_is_echoed_as_valid_json(tenant: TenantHandle) -> None:
+    response = await tenant.http.post(
+        "/api/products",
+        content='{"name": "x", "price": NaN}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "price"]

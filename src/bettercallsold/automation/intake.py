@@ -1,10 +1,12 @@
-"""`POST /plugins/automation/webhook`: verify, de-duplicate, store, defer one job, answer.
+"""`POST /plugins/automation/webhook`: verify, de-duplicate, store, start the flows, answer.
 
 The signature is checked first, with the `standardwebhooks` library (which also refuses a
 timestamp more than 5 minutes off), so an unsigned caller learns nothing about the body. The
-event row, unique by `webhook-id` and by `event_id`, and its `automation:run_event` job are
-written in the request's transaction: a 202 means both are stored, a redelivery finds the row
-and starts nothing, and the flows run later in the workers.
+event row (unique by `webhook-id` and by `event_id`, stored as processed), one execution per
+matching active flow and their `automation:run_execution` jobs are written in the request's
+transaction: a 202 means all are stored, a redelivery finds the row and starts nothing, and the
+flows run later in the workers. Matching is one indexed query on the tenant's active flows for
+the event type; an event no flow wants (most of them) defers no job at all.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bettercallsold.automation import repository
 from bettercallsold.automation.errors import InvalidWebhookSignature, MalformedEvent
-from bettercallsold.automation.runner import EXECUTIONS_QUEUE, RUN_EVENT_TASK
+from bettercallsold.automation.models import ReceivedEvent
+from bettercallsold.automation.runner import start_flows
 from bettercallsold.automation.schemas import EventEnvelope, WebhookAccepted
-from bettercallsold.db.deferral import JobToDefer, defer_jobs
 from bettercallsold.settings import Settings
+from bettercallsold.types import utcnow
 
 
 def verify_webhook(secret: str | None, body: bytes, headers: Mapping[str, str]) -> None:
@@ -51,31 +54,20 @@ async def accept_webhook(
     secret = settings.webhook_secret
     verify_webhook(secret.get_secret_value() if secret else None, body, headers)
     envelope = parse_envelope(body)
-    row_id = await repository.insert_received_event(
-        session,
-        {
-            "webhook_id": _header(headers, "webhook-id"),
-            "event_id": envelope.event_id,
-            "tenant_id": envelope.tenant_id,
-            "event_type": envelope.event_type,
-            "payload": envelope.payload,
-            "occurred_at": envelope.occurred_at,
-            "causation_execution_id": envelope.causation.flow_execution_id,
-            "causation_depth": envelope.causation.depth,
-        },
-    )
+    row: dict[str, Any] = {
+        "webhook_id": _header(headers, "webhook-id"),
+        "event_id": envelope.event_id,
+        "tenant_id": envelope.tenant_id,
+        "event_type": envelope.event_type,
+        "payload": envelope.payload,
+        "occurred_at": envelope.occurred_at,
+        "causation_execution_id": envelope.causation.flow_execution_id,
+        "causation_depth": envelope.causation.depth,
+    }
+    row_id = await repository.insert_received_event(session, row | {"processed_at": utcnow()})
     if row_id is None:
         return WebhookAccepted(event_id=envelope.event_id, duplicate=True)
-    await defer_jobs(
-        session,
-        [
-            JobToDefer(
-                task_name=RUN_EVENT_TASK,
-                args={"received_event_id": str(row_id)},
-                queue=EXECUTIONS_QUEUE,
-            )
-        ],
-    )
+    await start_flows(session, ReceivedEvent(id=row_id, **row), settings.max_causation_depth)
     return WebhookAccepted(event_id=envelope.event_id)
 
 

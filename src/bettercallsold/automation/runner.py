@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation import repository
 from bettercallsold.automation.definition import FlowDefinition
@@ -23,6 +24,7 @@ from bettercallsold.automation.errors import ReceiverUnavailable
 from bettercallsold.automation.models import AutomationFlow, ReceivedEvent
 from bettercallsold.automation.receiver_client import send_batch
 from bettercallsold.db.deferral import JobToDefer, defer_jobs
+from bettercallsold.db.engine import read_session
 from bettercallsold.runtime import Runtime
 from bettercallsold.types import JSON, utcnow
 
@@ -36,31 +38,45 @@ EXECUTIONS_QUEUE = "executions"
 async def run_event(runtime: Runtime, received_event_id: uuid.UUID) -> list[uuid.UUID]:
     """Start the tenant's active flows for a received event; the new executions' ids.
 
-    An event deeper than `max_causation_depth` starts nothing: each flow it would have started
-    gets a `failed` execution naming the depth limit instead, so a loop is visible.
+    The intake starts the flows in its own transaction (`start_flows`); this job remains for
+    events stored without that (by an older version, or a recovery that re-defers them).
     """
-    max_depth = runtime.settings.max_causation_depth
     async with runtime.sessionmaker() as session, session.begin():
         event = await repository.lock_received_event(session, received_event_id)
         if event is None or event.processed_at is not None:
             return []
-        flows = await repository.active_flows_for(session, event.tenant_id, event.event_type)
-        if event.causation_depth > max_depth:
-            rows = [_refused_row(flow, event, max_depth) for flow in flows]
-            created = await repository.insert_executions(session, rows)
-        else:
-            rows = [_running_row(flow, event) for flow in flows]
-            created = await repository.insert_executions(session, rows)
-            jobs = [
-                JobToDefer(
-                    task_name=RUN_EXECUTION_TASK,
-                    args={"execution_id": str(execution_id)},
-                    queue=EXECUTIONS_QUEUE,
-                )
-                for execution_id in created
-            ]
-            await defer_jobs(session, jobs)
+        created = await start_flows(session, event, runtime.settings.max_causation_depth)
         await repository.mark_processed(session, event.id)
+    return created
+
+
+async def start_flows(
+    session: AsyncSession, event: ReceivedEvent, max_depth: int
+) -> list[uuid.UUID]:
+    """In the caller's transaction: one execution per active flow of the event's tenant and type
+    (unique per flow and event), and their `run_execution` jobs; the new executions' ids.
+
+    An event deeper than `max_depth` starts nothing: each flow it would have started gets a
+    `failed` execution naming the depth limit instead, so a loop is visible. No flow, no job.
+    """
+    flows = await repository.active_flows_for(session, event.tenant_id, event.event_type)
+    if not flows:
+        return []
+    if event.causation_depth > max_depth:
+        rows = [_refused_row(flow, event, max_depth) for flow in flows]
+        created = await repository.insert_executions(session, rows)
+    else:
+        rows = [_running_row(flow, event) for flow in flows]
+        created = await repository.insert_executions(session, rows)
+        jobs = [
+            JobToDefer(
+                task_name=RUN_EXECUTION_TASK,
+                args={"execution_id": str(execution_id)},
+                queue=EXECUTIONS_QUEUE,
+            )
+            for execution_id in created
+        ]
+        await defer_jobs(session, jobs)
     logger.info(
         "automation event %s (%s, depth %d): %d flow(s), %d execution(s) recorded",
         event.event_id,
@@ -114,7 +130,7 @@ async def run_execution(
     Raises `ReceiverUnavailable` (the job is retried with the same keys) unless this is the
     final attempt, which records the execution as `failed` instead.
     """
-    async with runtime.sessionmaker() as session:
+    async with read_session(runtime.sessionmaker) as session:
         execution = await repository.get_execution(session, execution_id)
     if execution is None or execution.status != "running":
         return None

@@ -1,8 +1,9 @@
 """Automation background work (procrastinate tasks): thin shells around `runner.py`.
 
 Registered by `jobs.py` under the namespace `automation`, so the full names are
-`automation:run_event`, `automation:run_execution` (both deferred by SQL in the caller's
-transaction) and `automation:recover_stalled_runs` (periodic, once a minute).
+`automation:run_event` and `automation:run_execution` (both deferred by SQL in the caller's
+transaction). The jobs of a killed worker are brought back by the system-wide recovery
+(`bettercallsold/recovery.py`); both are safe to run again (see `runner.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bettercallsold.automation import runner
 from bettercallsold.automation.errors import ReceiverUnavailable
-from bettercallsold.automation.recovery import recover_stalled_runs
 from bettercallsold.runtime import Runtime
 
 blueprint = procrastinate.Blueprint()
@@ -57,16 +57,3 @@ async def run_execution(context: procrastinate.JobContext, execution_id: str) ->
             runtime, run_id, f"internal error: {type(exc).__name__}: {exc}"
         )
         raise
-
-
-@blueprint.periodic(cron="* * * * *")
-@blueprint.task(
-    name="recover_stalled_runs",
-    queue="maintenance",
-    pass_context=True,
-    queueing_lock="automation:recover_stalled_runs",
-)
-async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
-    """Re-queue the flow jobs of workers that stopped beating (killed, lost)."""
-    del timestamp
-    await recover_stalled_runs(_runtime(context).job_app.job_manager)

@@ -32,6 +32,7 @@ from bettercallsold.bus.envelope import encode_body, event_envelope
 from bettercallsold.bus.retry_policy import DeliveryStatus, Outcome, RetryPolicy
 from bettercallsold.bus.signing import signature_headers
 from bettercallsold.bus.url_guard import Resolver, Target, UnresolvableHost, UrlRefused, check_url
+from bettercallsold.db.engine import read_session
 from bettercallsold.runtime import Runtime
 from bettercallsold.types import Clock, utcnow
 
@@ -72,7 +73,7 @@ async def run_delivery(
     env: DeliveryEnv, delivery_id: uuid.UUID, version: int
 ) -> DeliveryStatus | None:
     """Make one attempt and record it; the delivery's new status, None for a stale job."""
-    async with env.sessionmaker() as session:
+    async with read_session(env.sessionmaker) as session:
         plan = await repository.load_attempt_plan(session, delivery_id)
     if plan is None or plan.version != version or plan.status in _SETTLED:
         return None

@@ -56,12 +56,11 @@ def delivery_job(
 
 async def fan_out(session: AsyncSession, event: PlatformEvent) -> list[uuid.UUID]:
     """Create the event's deliveries and defer their jobs; returns the delivery ids."""
-    subscription_ids = await repository.matching_subscription_ids(
-        session, event.tenant_id, event.event_type
+    subscription_ids, waiting = await repository.matching_and_backlog(
+        session, event.tenant_id, event.event_type, BACKLOG_CAP
     )
     if not subscription_ids:
         return []
-    waiting = await repository.pending_backlog(session, event.tenant_id, BACKLOG_CAP)
     delivery_ids = [uuid.uuid4() for _ in subscription_ids]
     rows = [
         {

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,7 +35,17 @@ DELIVERY_STATUSES = ("pending", "delivered", "failed", "dead")
 
 class PlatformEvent(Base):
     __tablename__ = "platform_events"
-    __table_args__ = (Index("ix_platform_events_tenant_occurred", "tenant_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_platform_events_tenant_occurred", "tenant_id", "occurred_at"),
+        # One event per flow action: a repeated keyed write is refused here (`outbox.py`).
+        Index(
+            "uq_platform_events_tenant_action_key",
+            "tenant_id",
+            "action_key",
+            unique=True,
+            postgresql_where=text("action_key IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[TenantForeignKey]
@@ -42,6 +53,8 @@ class PlatformEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     causation_execution_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     causation_depth: Mapped[int] = mapped_column(Integer, default=0)
+    action_key: Mapped[str | None] = mapped_column(String(64))
+    """The event receiver's key of the flow action that made this write (`TenantContext`)."""
     occurred_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )

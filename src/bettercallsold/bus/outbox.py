@@ -4,6 +4,13 @@ A platform service calls `record_event` after flushing its change; the event row
 deliveries and their procrastinate jobs commit or roll back with it, so a committed write
 always leads to its deliveries and a failed one never does. The jobs' insert trigger NOTIFYs
 the workers at commit, so an idle worker starts delivering at once.
+
+A write made by the event receiver for a flow action carries the action's key
+(`TenantContext.action_key`, from the signed service assertion), stored with its event under a
+unique index: the action is performed once however often the receiver retries it (after a crash
+it cannot tell whether its call went through). A repeat is answered with the first write's
+resource: before any work when that write is committed (`tenancy/auth.py`), or here, with this
+write rolled back, when both raced.
 """
 
 from __future__ import annotations
@@ -11,9 +18,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bettercallsold.bus.dispatch import fan_out
+from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.bus.models import PlatformEvent
 from bettercallsold.types import TenantContext, utcnow
 
@@ -46,9 +56,50 @@ async def record_event(
         payload=payload,
         causation_execution_id=context.causation.flow_execution_id,
         causation_depth=context.causation.depth,
+        action_key=context.action_key,
         occurred_at=utcnow(),
     )
-    session.add(event)
-    await session.flush()
+    if context.action_key is None:
+        session.add(event)
+        await session.flush()
+    elif not await _insert_once(session, event):
+        # The same action's write committed first (a concurrent repeat): this one's changes are
+        # rolled back with the exception, and its caller gets the first one's resource.
+        raise ActionAlreadyPerformed(
+            await performed_action(session, context.tenant_id, context.action_key) or {}
+        )
     await fan_out(session, event)
     return event
+
+
+async def _insert_once(session: AsyncSession, event: PlatformEvent) -> bool:
+    """Insert a keyed event unless its action key is taken; False when it is. A concurrent
+    insert of the same key waits here until the other transaction ends (PostgreSQL's unique
+    index), so of two repeats exactly one commits."""
+    values = {
+        column.key: getattr(event, column.key)
+        for column in PlatformEvent.__table__.columns
+        if getattr(event, column.key) is not None
+    }
+    statement = (
+        pg_insert(PlatformEvent)
+        .values(values)
+        .on_conflict_do_nothing(
+            index_elements=["tenant_id", "action_key"],
+            index_where=text("action_key IS NOT NULL"),
+        )
+        .returning(PlatformEvent.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def performed_action(
+    connection: AsyncSession | AsyncConnection, tenant_id: uuid.UUID, action_key: str
+) -> dict[str, Any] | None:
+    """The resource a keyed write recorded (its event's payload); None when it never happened."""
+    found: dict[str, Any] | None = await connection.scalar(
+        select(PlatformEvent.payload).where(
+            PlatformEvent.tenant_id == tenant_id, PlatformEvent.action_key == action_key
+        )
+    )
+    return found

@@ -55,6 +55,26 @@ _WAITING = select(func.count()).select_from(
 )
 
 
+_MATCHING_AND_WAITING = select(
+    select(func.array_agg(_MATCHING.subquery().c.id)).scalar_subquery(),
+    _WAITING.scalar_subquery(),
+)
+
+
+async def matching_and_backlog(
+    session: AsyncSession, tenant_id: uuid.UUID, event_type: str, cap: int
+) -> tuple[list[uuid.UUID], int]:
+    """`matching_subscription_ids` and `pending_backlog` in one round trip (the fan-out of
+    every platform write needs both)."""
+    connection = await session.connection()
+    row = (
+        await connection.execute(
+            _MATCHING_AND_WAITING, {"tenant_id": tenant_id, "event_type": event_type, "cap": cap}
+        )
+    ).one()
+    return list(row[0] or []), int(row[1] or 0)
+
+
 async def matching_subscription_ids(
     session: AsyncSession, tenant_id: uuid.UUID, event_type: str
 ) -> list[uuid.UUID]:

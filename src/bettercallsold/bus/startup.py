@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from bettercallsold.bus import repository
-from bettercallsold.bus.maintenance import recover_stalled_jobs
 from bettercallsold.runtime import Runtime
 
 PLUGIN_SUBSCRIPTION_KEY = "automation-plugin"
 
 
 async def on_startup(runtime: Runtime) -> None:
-    """Subscribe the automation plugin to every tenant's events, and recover stalled jobs.
+    """Subscribe the automation plugin to every tenant's events.
 
     The plugin's subscription is the operator's (tenant NULL): its URL is
     `settings.plugin_webhook_url()` (in-process by default) and its secret `BCS_WEBHOOK_SECRET`;
@@ -26,4 +25,3 @@ async def on_startup(runtime: Runtime) -> None:
             secret=settings.webhook_secret.get_secret_value(),
             event_types=["*"],
         )
-    await recover_stalled_jobs(runtime.job_app.job_manager)

@@ -1,8 +1,8 @@
-"""Event bus background work: procrastinate tasks, thin shells over `delivery` and `maintenance`.
+"""Event bus background work: the delivery task, a thin shell over `delivery.py`.
 
-`jobs.py` registers this blueprint under the `bus` namespace, so the tasks are `bus:deliver`
-(deferred by SQL in the writer's transaction, `dispatch.py`) and `bus:recover_stalled_jobs`
-(periodic, once a minute; procrastinate defers one job per tick however many workers run).
+`jobs.py` registers this blueprint under the `bus` namespace, so the task is `bus:deliver`
+(deferred by SQL in the writer's transaction, `dispatch.py`). The jobs of a killed worker are
+brought back by the system-wide recovery (`bettercallsold/recovery.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import procrastinate
 
 from bettercallsold.bus.delivery import DeliveryEnv, run_delivery
 from bettercallsold.bus.dispatch import DELIVERIES_QUEUE
-from bettercallsold.bus.maintenance import recover_stalled_jobs
 from bettercallsold.runtime import Runtime
 
 blueprint = procrastinate.Blueprint()
@@ -37,16 +36,3 @@ def _runtime(context: procrastinate.JobContext) -> Runtime:
 async def deliver(context: procrastinate.JobContext, delivery_id: str, version: int) -> None:
     """One attempt at one webhook delivery."""
     await run_delivery(DeliveryEnv.from_runtime(_runtime(context)), uuid.UUID(delivery_id), version)
-
-
-@blueprint.periodic(cron="* * * * *")
-@blueprint.task(
-    name="recover_stalled_jobs",
-    queue="maintenance",
-    pass_context=True,
-    queueing_lock="bus:recover_stalled_jobs",
-)
-async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
-    """Re-queue the delivery jobs of workers that stopped beating (killed, lost)."""
-    del timestamp
-    await recover_stalled_jobs(_runtime(context).job_app.job_manager)

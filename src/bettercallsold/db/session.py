@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bettercallsold.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -49,6 +49,10 @@ class Lease:
     """Results an earlier attempt recorded, one per action from the first."""
     in_flight: int | None = None
     """The action an earlier attempt was running when it stopped (never run again)."""
+    marked: int | None = None
+    """The action this request has already recorded as in flight (no need to mark it again)."""
+    completed: bool = False
+    """The answer is stored and the key released."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ class KeyRequest:
     fingerprint: str
     lease: timedelta
     wait_seconds: float
+    in_flight: int | None = None
+    """The action to record as in flight with a fresh claim (the first, when it calls the
+    platform), saving a commit; not applied when the key is taken over."""
 
 
 async def acquire(
@@ -91,13 +98,14 @@ async def acquire(
 
 async def _try_claim(session: AsyncSession, request: KeyRequest) -> Lease | Replay | None:
     token = uuid.uuid4()
-    fresh = Lease(ref=request.ref, token=token, duration=request.lease)
+    fresh = Lease(ref=request.ref, token=token, duration=request.lease, marked=request.in_flight)
     hold = NewHold(
         execution_id=request.execution_id,
         request_hash=request.fingerprint,
         lease_token=token,
         lease=request.lease,
         ttl=KEY_TTL,
+        in_flight=request.in_flight,
     )
     if await repository.insert_key_if_absent(session, request.ref, hold):
         return fresh
@@ -116,6 +124,7 @@ async def _try_claim(session: AsyncSession, request: KeyRequest) -> Lease | Repl
     await repository.take_over_key(session, request.ref, lease_token=token, lease=request.lease)
     fresh.results = state.results
     fresh.in_flight = state.in_flight
+    fresh.marked = None
     return fresh
 
 
@@ -135,10 +144,16 @@ async def save_progress(
 
 
 async def complete(session: AsyncSession, lease: Lease, response: JSON) -> None:
-    if not await repository.complete_key(
-        session, lease.ref, lease_token=lease.token, response=response
-    ):
+    if not await try_complete(session, lease, response):
         raise IdempotencyLeaseLost()
+
+
+async def try_complete(session: AsyncSession, lease: Lease, response: JSON) -> bool:
+    """Store the answer and release the key in the caller's transaction; False (nothing
+    written) when another request took the key over."""
+    return await repository.complete_key(
+        session, lease.ref, lease_token=lease.token, response=response
+    )
 
 
 async def release(session: AsyncSession, lease: Lease) -> None:

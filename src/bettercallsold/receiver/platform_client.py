@@ -30,6 +30,12 @@ class PlatformTarget:
     base_url: str
     credential: str
     timeout_seconds: float
+    """The bound of the whole call, retries included."""
+    attempts: int = 1
+    """Tries on a transient failure (no answer, a 5xx, 408, 429). More than one only for a
+    keyed action: the platform performs it once however often it is sent (`bus/outbox.py`)."""
+    retry_pause_seconds: float = 0.25
+    """The pause before the second try; it grows linearly."""
 
 
 def request_path(spec: ActionSpec, payload: Mapping[str, Any]) -> str:
@@ -38,41 +44,76 @@ def request_path(spec: ActionSpec, payload: Mapping[str, Any]) -> str:
     return spec.request_path(payload)
 
 
+_TRANSIENT_STATUSES = frozenset({408, 429})
+
+
 async def perform(
     target: PlatformTarget, action_type: str, spec: ActionSpec, payload: Mapping[str, Any]
 ) -> JSON:
     """Call the platform for one validated action; never raises for the platform's failures.
 
     2xx → a success with the answer's JSON as `data`; any other status → a failure with the
-    status and the platform's detail; a network error or the total timeout → a failure.
+    status and the platform's detail; a network error or the total timeout → a failure. A
+    transient failure is tried again, within the timeout, up to `target.attempts` times.
     """
     path = request_path(spec, payload)
     try:
         # A total bound: httpx's timeouts are per operation, and the in-process ASGI
         # transport applies none at all.
         async with asyncio.timeout(target.timeout_seconds):
-            response = await target.http.request(
-                spec.method,
-                target.base_url + path,
-                json=spec.request_body(payload),
-                headers={"Authorization": f"Bearer {target.credential}"},
-            )
-    except (TimeoutError, httpx.TimeoutException):
-        return results.platform_timed_out(action_type, spec.method, path, target.timeout_seconds)
+            for attempt in range(1, target.attempts + 1):
+                result, transient = await _attempt(target, action_type, spec, payload, path)
+                if not transient or attempt == target.attempts:
+                    return result
+                logger.warning(
+                    "platform call %s %s failed (%s); trying again",
+                    spec.method,
+                    path,
+                    result.get("error"),
+                )
+                await asyncio.sleep(target.retry_pause_seconds * attempt)
+    except TimeoutError:
+        pass
+    return results.platform_timed_out(action_type, spec.method, path, target.timeout_seconds)
+
+
+async def _attempt(
+    target: PlatformTarget,
+    action_type: str,
+    spec: ActionSpec,
+    payload: Mapping[str, Any],
+    path: str,
+) -> tuple[JSON, bool]:
+    """One call: its result, and whether its failure is worth another try."""
+    try:
+        response = await target.http.request(
+            spec.method,
+            target.base_url + path,
+            json=spec.request_body(payload),
+            headers={"Authorization": f"Bearer {target.credential}"},
+        )
+    except httpx.TimeoutException:
+        return results.platform_timed_out(
+            action_type, spec.method, path, target.timeout_seconds
+        ), True
     except httpx.HTTPError as exc:
-        return results.platform_unreachable(action_type, spec.method, path, type(exc).__name__)
+        return results.platform_unreachable(
+            action_type, spec.method, path, type(exc).__name__
+        ), True
     except Exception:
         # In-process, the ASGI transport re-raises the platform's own unhandled errors, where a
         # remote platform would answer 500. Treat both alike: this action fails, the batch goes
         # on. Logged with its traceback, since it is a platform bug.
         logger.exception("platform call failed: %s %s", spec.method, path)
-        return results.platform_refused(action_type, spec.method, path, 500, None)
+        return results.platform_refused(action_type, spec.method, path, 500, None), True
     body = _json_or_none(response)
     if response.is_success:
         if body is None:
             body = results.empty_answer(spec.method, payload, spec.uses_id)
-        return results.succeeded(action_type, body)
-    return results.platform_refused(action_type, spec.method, path, response.status_code, body)
+        return results.succeeded(action_type, body), False
+    transient = response.status_code >= 500 or response.status_code in _TRANSIENT_STATUSES
+    refused = results.platform_refused(action_type, spec.method, path, response.status_code, body)
+    return refused, transient
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -101,6 +101,7 @@ class NewHold:
     lease_token: uuid.UUID
     lease: timedelta
     ttl: timedelta
+    in_flight: int | None = None
 
     def values(self) -> dict[str, Any]:
         return {
@@ -108,7 +109,7 @@ class NewHold:
             "request_hash": self.request_hash,
             "status": "in_progress",
             "results": [],
-            "in_flight": None,
+            "in_flight": self.in_flight,
             "response": None,
             "lease_token": self.lease_token,
             "leased_until": func.now() + self.lease,

@@ -50,16 +50,6 @@ def platform_timed_out(action_type: str, method: str, path: str, seconds: float)
     )
 
 
-def interrupted(action_type: str) -> JSON:
-    """The action a crashed (or expired) earlier attempt was running: it may have happened, so
-    it is not run again (at most once), and the merchant is told so."""
-    return failed(
-        action_type,
-        "Interrupted: an earlier attempt of this batch stopped while this action was under way;"
-        " it was not repeated, to avoid doing it twice, and its outcome is unknown",
-    )
-
-
 def empty_answer(method: str, payload: Mapping[str, Any], uses_id: bool) -> JSON:
     """`data` for a 2xx without a body (a DELETE's 204): what was acted on."""
     data: JSON = {"id": payload["id"]} if uses_id and "id" in payload else {}

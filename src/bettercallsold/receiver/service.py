@@ -11,11 +11,19 @@ again. So each step is its own short, committed transaction:
 3. after it, its event-log row and the results so far are committed together;
 4. at the end the answer is stored and the key released.
 
+To keep commits few, 2 rides with the commit before it (the claim for the first action, the
+previous action's 3 for the others) and 4 with the last action's 3: a batch of n actions costs
+n + 1 commits, not 3n + 2. The order on disk is unchanged: an action is marked in flight,
+durably, before its call starts, and its log row is committed after it.
+
 A retry with the same key (after a crash, or a holder's lease ran out) replays the answer when
 there is one; otherwise it keeps the results recorded in 3 without running those actions again,
-and does not repeat the action that was in flight (it may or may not have happened: it is
-reported as interrupted, so a side effect happens at most once). Actions without a platform
-call (an unknown type, a bad payload) have no side effect and need no in-flight mark.
+and runs the action that was in flight again: it may or may not have happened, so each call is
+signed with the action's own key (`fingerprint.action_key`: execution, batch key, position),
+and the platform performs a keyed write once, answering a repeat with the first write's
+resource (`bus/outbox.py`). A side effect happens exactly once, even when the process running
+the batch is killed during the call. Actions without a platform call (an unknown type, a bad
+payload) have no side effect and need no in-flight mark.
 
 No connection is held across a platform call: with the platform in-process, its requests need
 connections from the same pool, and a waiting duplicate must not starve them.
@@ -29,10 +37,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bettercallsold.assertions import sign_assertion
 from bettercallsold.catalogue import action_spec, validate_payload
+from bettercallsold.db.engine import read_session
 from bettercallsold.errors import BCSError
 from bettercallsold.receiver import idempotency, platform_client, repository, results
 from bettercallsold.receiver.errors import ExecutionNotFound, IdempotencyLeaseLost
-from bettercallsold.receiver.fingerprint import request_fingerprint
+from bettercallsold.receiver.fingerprint import action_key, request_fingerprint
 from bettercallsold.receiver.idempotency import KeyRequest, Lease, Replay
 from bettercallsold.receiver.platform_client import PlatformTarget
 from bettercallsold.receiver.repository import ExecutionRef, KeyRef
@@ -49,7 +58,7 @@ async def receive_batch(runtime: Runtime, batch: ActionBatch, idempotency_key: s
     never an error: the others still run.
     """
     sessionmaker = runtime.sessionmaker
-    async with sessionmaker() as session:
+    async with read_session(sessionmaker) as session:
         execution = await repository.find_execution(session, batch.flow_execution_id)
     if execution is None:
         raise ExecutionNotFound()
@@ -64,20 +73,29 @@ async def receive_batch(runtime: Runtime, batch: ActionBatch, idempotency_key: s
             fingerprint=request_fingerprint(batch.model_dump(mode="json")),
             lease=_call_timeout(runtime) + idempotency.LEASE_MARGIN,
             wait_seconds=runtime.settings.receiver_timeout_seconds,
+            in_flight=0 if batch.events and _calls_platform(batch.events[0]) else None,
         ),
     )
     if isinstance(claim, Replay):
         return claim.response
     try:
-        response: JSON = {"results": await _run_actions(runtime, execution, batch.events, claim)}
-        async with sessionmaker() as session, session.begin():
-            await idempotency.complete(session, claim, response)
+        done = await _run_actions(runtime, execution, batch.events, claim)
+        response: JSON = {"results": done}
+        if not claim.completed:  # nothing was left to run: complete the key on its own
+            async with sessionmaker() as session, session.begin():
+                await idempotency.complete(session, claim, response)
     except Exception:
         # Let the next request with this key take over now rather than after the lease.
         async with sessionmaker() as session, session.begin():
             await idempotency.release(session, claim)
         raise
     return response
+
+
+def _calls_platform(event: ActionEvent) -> bool:
+    """Whether the action will call the platform (a known type with a valid payload)."""
+    spec = action_spec(event.action_type)
+    return spec is not None and validate_payload(spec, event.payload) is None
 
 
 async def _run_actions(
@@ -87,12 +105,12 @@ async def _run_actions(
     for position, event in enumerate(events):
         if position < len(done):
             continue  # recorded by an earlier attempt with this key
-        if lease is not None and lease.in_flight == position:
-            result = results.interrupted(event.action_type)
-        else:
-            result = await _perform(runtime, execution, event, lease, done)
+        result = await _perform(runtime, execution, event, lease, done)
         done.append(result)
-        await _record(runtime.sessionmaker, execution, event, result, lease, done)
+        following = position + 1
+        last = following == len(events)
+        mark = None if last or not _calls_platform(events[following]) else following
+        await _record(runtime.sessionmaker, execution, event, result, lease, done, mark, last)
     return done
 
 
@@ -109,13 +127,14 @@ async def _perform(
     problem = validate_payload(spec, event.payload)
     if problem is not None:
         return results.invalid_payload(event.action_type, problem)
-    if lease is not None:
+    if lease is not None and lease.marked != len(done):
         async with runtime.sessionmaker() as session, session.begin():
             held = await idempotency.save_progress(session, lease, done, in_flight=len(done))
         if not held:
             raise IdempotencyLeaseLost()
+    key = None if lease is None else action_key(execution.id, lease.ref.key, len(done))
     return await platform_client.perform(
-        _target(runtime, execution), event.action_type, spec, event.payload
+        _target(runtime, execution, key), event.action_type, spec, event.payload
     )
 
 
@@ -126,8 +145,11 @@ async def _record(
     result: JSON,
     lease: Lease | None,
     done: list[JSON],
+    mark: int | None,
+    last: bool,
 ) -> None:
-    """The action's event-log row and the results so far, committed together."""
+    """The action's event-log row and the results so far, committed together, with the next
+    action marked in flight (`mark`), or, after the `last` action, the answer stored."""
     held = True
     async with sessionmaker() as session, session.begin():
         await repository.insert_event_log(
@@ -139,28 +161,41 @@ async def _record(
             step_id=event.step_id,
         )
         if lease is not None:
-            held = await idempotency.save_progress(session, lease, done, in_flight=None)
+            if last:
+                held = await idempotency.try_complete(session, lease, {"results": done})
+                lease.completed = held
+            else:
+                held = await idempotency.save_progress(session, lease, done, in_flight=mark)
+                lease.marked = mark if held else None
     # The log row is kept even then: the action did happen.
     if not held:
         raise IdempotencyLeaseLost()
 
 
-def _target(runtime: Runtime, execution: ExecutionRef) -> PlatformTarget:
+def _target(runtime: Runtime, execution: ExecutionRef, key: str | None) -> PlatformTarget:
     """The platform, as the execution's tenant: a service assertion signed per action (it is
-    short-lived), carrying the causation the platform stamps on the events it emits."""
+    short-lived), carrying the causation the platform stamps on the events it emits and the
+    action's `key` (a batch without an `Idempotency-Key` has none)."""
     settings = runtime.settings
     if settings.secret_key is None:
         raise BCSError("the secret key is not configured")
     context = TenantContext(
         tenant_id=execution.tenant_id,
         causation=Causation(flow_execution_id=execution.id, depth=execution.causation_depth + 1),
+        action_key=key,
     )
     return PlatformTarget(
         http=runtime.http,
         base_url=settings.platform_base_url(),
         credential=sign_assertion(settings.secret_key.get_secret_value(), context),
         timeout_seconds=_call_timeout(runtime).total_seconds(),
+        attempts=1 if key is None else _KEYED_ATTEMPTS,
     )
+
+
+_KEYED_ATTEMPTS = 3
+"""A keyed action is safe to send again: a platform blip (a 5xx, a dropped connection) is
+tried again within the call's timeout instead of failing the action."""
 
 
 def _call_timeout(runtime: Runtime) -> timedelta:

@@ -31,6 +31,8 @@ async def authenticate(
         if asserted is not None:
             return asserted
     async with runtime.engine.connect() as connection:
+        # autocommit: one round trip for the lookup, no BEGIN and ROLLBACK around it
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
         tenant_id = await connection.scalar(
             select(ApiToken.tenant_id).where(ApiToken.token_hash == hash_token(token))
         )

@@ -129,6 +129,20 @@ async def received_event_id(runtime: Runtime, event_id: str) -> uuid.UUID:
     return uuid.UUID(str(found))
 
 
+async def executions_for_event(runtime: Runtime, event_id: str) -> list[uuid.UUID]:
+    """The executions the intake started for one event (in the webhook's transaction)."""
+    async with runtime.engine.connect() as connection:
+        rows = await connection.scalars(
+            text(
+                "SELECT e.id FROM automation_executions e"
+                " JOIN automation_flows f ON f.id = e.flow_id"
+                " WHERE e.event_id = :event_id ORDER BY f.created_at, f.id"
+            ),
+            {"event_id": event_id},
+        )
+        return [uuid.UUID(str(row)) for row in rows]
+
+
 async def executions_of(runtime: Runtime, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
     async with runtime.engine.connect() as connection:
         rows = await connection.execute(

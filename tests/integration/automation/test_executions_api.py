@@ -15,7 +15,7 @@ from tests.integration.automation.conftest import (
     MakeFlow,
     SendEvent,
     StubReceiver,
-    received_event_id,
+    executions_for_event,
 )
 from tests.integration.conftest import MakeTenant, TenantHandle
 
@@ -24,9 +24,7 @@ async def _run(
     runtime: Runtime, stubbed: Runtime, send_event: SendEvent, tenant: TenantHandle, payload: dict
 ) -> list[uuid.UUID]:
     response = await send_event(tenant.tenant_id, "customer.created", payload)
-    created = await runner.run_event(
-        runtime, await received_event_id(runtime, response.json()["event_id"])
-    )
+    created = await executions_for_event(runtime, response.json()["event_id"])
     for execution_id in created:
         await runner.run_execution(stubbed, execution_id)
     return created

@@ -1,4 +1,4 @@
-"""Webhook intake: signature, freshness, de-duplication, storage and one deferred job."""
+"""Webhook intake: signature, freshness, de-duplication, storage, and the flows it starts."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import text
 
-from bettercallsold.automation.runner import RUN_EVENT_TASK
+from bettercallsold.automation.runner import RUN_EXECUTION_TASK
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import Settings
 from tests.integration.automation.conftest import (
     WEBHOOK_PATH,
+    MakeFlow,
     SendEvent,
     envelope,
     signed_request,
@@ -21,14 +22,16 @@ from tests.integration.automation.conftest import (
 from tests.integration.conftest import TenantHandle
 
 
-async def _jobs_for(runtime: Runtime, received_id: str) -> int:
+async def _jobs_for(runtime: Runtime, event_id: str) -> int:
+    """`run_execution` jobs deferred for the executions of one event."""
     async with runtime.engine.connect() as connection:
         count = await connection.scalar(
             text(
-                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :task"
-                " AND args->>'received_event_id' = :id"
+                "SELECT count(*) FROM procrastinate_jobs j"
+                " JOIN automation_executions e ON e.id::text = j.args->>'execution_id'"
+                " WHERE j.task_name = :task AND e.event_id = :id"
             ),
-            {"task": RUN_EVENT_TASK, "id": received_id},
+            {"task": RUN_EXECUTION_TASK, "id": event_id},
         )
     return int(count or 0)
 
@@ -60,7 +63,26 @@ class TestSignature:
         assert row["payload"] == {"email": "a@b.c"}
         assert row["causation_depth"] == 2
         assert row["webhook_id"] == headers["webhook-id"]
-        assert await _jobs_for(runtime, str(row["id"])) == 1
+        assert row["processed_at"] is not None
+        assert await _jobs_for(runtime, sent["event_id"]) == 0  # the tenant has no flow
+
+    async def test_a_matching_flow_gets_its_execution_and_job_in_the_same_transaction(
+        self,
+        client: httpx.AsyncClient,
+        settings: Settings,
+        runtime: Runtime,
+        tenant: TenantHandle,
+        make_flow: MakeFlow,
+    ) -> None:
+        await make_flow(tenant)
+        sent = envelope(tenant.tenant_id, "customer.created", {"email": "a@b.c"})
+        body, headers = signed_request(settings, sent)
+        response = await client.post(WEBHOOK_PATH, content=body, headers=headers)
+        assert response.status_code == 202, response.text
+        assert await _jobs_for(runtime, sent["event_id"]) == 1
+        again = await client.post(WEBHOOK_PATH, content=body, headers=headers)
+        assert again.json()["duplicate"] is True
+        assert await _jobs_for(runtime, sent["event_id"]) == 1
 
     async def test_a_wrong_signature_is_a_401(
         self, client: httpx.AsyncClient, settings: Settings, tenant: TenantHandle
@@ -137,16 +159,22 @@ class TestEnvelope:
 
 class TestDuplicates:
     async def test_the_same_webhook_id_twice_is_accepted_once(
-        self, client: httpx.AsyncClient, settings: Settings, runtime: Runtime, tenant: TenantHandle
+        self,
+        client: httpx.AsyncClient,
+        settings: Settings,
+        runtime: Runtime,
+        tenant: TenantHandle,
+        make_flow: MakeFlow,
     ) -> None:
+        await make_flow(tenant)
         sent = envelope(tenant.tenant_id, "customer.created", {"email": "a@b.c"})
         body, headers = signed_request(settings, sent)
         first = await client.post(WEBHOOK_PATH, content=body, headers=headers)
         again = await client.post(WEBHOOK_PATH, content=body, headers=headers)
         assert first.status_code == again.status_code == 202
         assert again.json() == {"accepted": True, "event_id": sent["event_id"], "duplicate": True}
-        [row] = await _received(runtime, sent["event_id"])
-        assert await _jobs_for(runtime, str(row["id"])) == 1
+        assert len(await _received(runtime, sent["event_id"])) == 1
+        assert await _jobs_for(runtime, sent["event_id"]) == 1
 
     async def test_the_same_event_under_another_webhook_id_is_not_stored_twice(
         self, send_event: SendEvent, runtime: Runtime, tenant: TenantHandle

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bettercallsold.automation import runner
 from bettercallsold.automation.errors import ReceiverUnavailable
@@ -15,6 +16,7 @@ from tests.integration.automation.conftest import (
     MakeFlow,
     SendEvent,
     StubReceiver,
+    executions_for_event,
     executions_of,
     received_event_id,
 )
@@ -33,8 +35,7 @@ async def _start(
 ) -> list[uuid.UUID]:
     response = await send_event(tenant.tenant_id, "customer.created", payload, **kw)
     assert response.status_code == 202, response.text
-    received = await received_event_id(runtime, response.json()["event_id"])
-    return await runner.run_event(runtime, received)
+    return await executions_for_event(runtime, response.json()["event_id"])
 
 
 class TestRunEvent:
@@ -61,6 +62,25 @@ class TestRunEvent:
         await make_flow(tenant)
         response = await send_event(tenant.tenant_id, "customer.created", CUSTOMER)
         received = await received_event_id(runtime, response.json()["event_id"])
+        assert len(await executions_for_event(runtime, response.json()["event_id"])) == 1
+        assert await runner.run_event(runtime, received) == []
+        assert len(await executions_of(runtime, tenant.tenant_id)) == 1
+
+    async def test_run_event_starts_the_flows_of_an_event_stored_unprocessed(
+        self, runtime: Runtime, send_event: SendEvent, tenant: TenantHandle, make_flow: MakeFlow
+    ) -> None:
+        await make_flow(tenant)
+        response = await send_event(tenant.tenant_id, "customer.created", CUSTOMER)
+        event_id = response.json()["event_id"]
+        received = await received_event_id(runtime, event_id)
+        async with runtime.sessionmaker() as session, session.begin():
+            await session.execute(
+                text("DELETE FROM automation_executions WHERE event_id = :e"), {"e": event_id}
+            )
+            await session.execute(
+                text("UPDATE automation_received_events SET processed_at = NULL WHERE id = :i"),
+                {"i": received},
+            )
         assert len(await runner.run_event(runtime, received)) == 1
         assert await runner.run_event(runtime, received) == []
         assert len(await executions_of(runtime, tenant.tenant_id)) == 1
@@ -70,8 +90,7 @@ class TestRunEvent:
     ) -> None:
         await make_flow(tenant)
         response = await send_event(tenant.tenant_id, "customer.updated", CUSTOMER)
-        received = await received_event_id(runtime, response.json()["event_id"])
-        assert await runner.run_event(runtime, received) == []
+        assert await executions_for_event(runtime, response.json()["event_id"]) == []
 
     async def test_an_event_past_the_depth_limit_records_a_failed_execution(
         self, runtime: Runtime, send_event: SendEvent, tenant: TenantHandle, make_flow: MakeFlow

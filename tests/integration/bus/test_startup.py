@@ -80,11 +80,5 @@ class TestUpsertSystemSubscription:
 
 
 class TestRegisteredTasks:
-    def test_delivery_and_recovery_tasks_are_registered(self, runtime: Runtime) -> None:
+    def test_the_delivery_task_is_registered(self, runtime: Runtime) -> None:
         assert runtime.job_app.tasks["bus:deliver"].queue == "deliveries"
-        recover = runtime.job_app.tasks["bus:recover_stalled_jobs"]
-        assert recover.queue == "maintenance"
-        periodic = [
-            task.task.name for task in runtime.job_app.periodic_registry.periodic_tasks.values()
-        ]
-        assert "bus:recover_stalled_jobs" in periodic

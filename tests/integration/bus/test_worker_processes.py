@@ -40,6 +40,10 @@ class WorkerProcess:
             "BCS_LOG_LEVEL": "WARNING",
             # keep finished jobs so the test can see which process ran each one
             "BCS_KEEP_FINISHED_JOBS": "true",
+            # This file tests races between workers, not timeouts: on a loaded 2-core CI
+            # machine a 10 s attempt timeout can fire after the receiver got the request,
+            # and the (correct, at-least-once) retry would then look like a double delivery.
+            "BCS_WEBHOOK_TIMEOUT_SECONDS": "120",
         }
         self.log = log
         with log.open("ab") as output:

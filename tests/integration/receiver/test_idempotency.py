@@ -6,21 +6,24 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 
+from bettercallsold.assertions import sign_assertion
 from bettercallsold.receiver import idempotency
 from bettercallsold.receiver.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     IdempotencyLeaseLost,
 )
-from bettercallsold.receiver.fingerprint import request_fingerprint
+from bettercallsold.receiver.fingerprint import action_key, request_fingerprint
 from bettercallsold.receiver.idempotency import KeyRequest, Lease, Replay
 from bettercallsold.receiver.repository import KeyRef
 from bettercallsold.receiver.schemas import ActionBatch
 from bettercallsold.receiver.tasks import run_purge
 from bettercallsold.runtime import Runtime
+from bettercallsold.types import Causation, TenantContext
 from tests.integration.conftest import TenantHandle
 from tests.integration.receiver.conftest import Execution, MakeExecution, Receiver
 
@@ -142,16 +145,10 @@ async def _set_key(runtime: Runtime, execution: Execution, key: str, **values: A
 
 
 class TestRecovery:
-    async def test_a_retry_after_a_crash_never_repeats_a_done_or_in_flight_action(
-        self, receiver: Receiver, runtime: Runtime, execution: Execution
-    ) -> None:
-        """A holder crashed after the first action and during the second: the retry keeps the
-        first's result, reports the second as interrupted, and runs the third."""
-        events = [
-            *BATCH,
-            {"action_type": "create_task", "payload": {"title": "After"}, "step_id": "a3"},
-        ]
-        key = "crashed"
+    async def _crashed_during_the_second_action(
+        self, runtime: Runtime, execution: Execution, events: list[dict[str, Any]], key: str
+    ) -> list[dict[str, Any]]:
+        """A holder that recorded the first action and died while the second was under way."""
         request = KeyRequest(
             ref=KeyRef(execution.tenant.tenant_id, key),
             execution_id=execution.id,
@@ -165,23 +162,65 @@ class TestRecovery:
         async with runtime.sessionmaker() as session, session.begin():
             assert await idempotency.save_progress(session, lease, done, in_flight=1)
         await _set_key(runtime, execution, key, leased_until=None)  # the lease ran out
+        return done
+
+    async def test_a_retry_keeps_done_actions_and_runs_an_in_flight_one_that_never_ran(
+        self, receiver: Receiver, runtime: Runtime, execution: Execution
+    ) -> None:
+        """The retry keeps the first action's result, performs the second (its call never
+        reached the platform) and the third, each once."""
+        events = [
+            *BATCH,
+            {"action_type": "create_task", "payload": {"title": "After"}, "step_id": "a3"},
+        ]
+        key = "crashed"
+        done = await self._crashed_during_the_second_action(runtime, execution, events, key)
 
         first, second, third = await receiver.results(execution, events, key)
 
         assert first == done[0]
-        assert second["success"] is False
-        assert "Interrupted" in second["error"]
+        assert second["success"] is True
         assert third["success"] is True
         assert await _count(execution.tenant, "/api/products") == 0
-        assert await _count(execution.tenant, "/api/notifications") == 0
+        assert await _count(execution.tenant, "/api/notifications") == 1
         assert await _count(execution.tenant, "/api/tasks") == 1
         log = await receiver.log(execution)
         assert [(row["action_type"], row["success"]) for row in log] == [
-            ("send_sms", False),
+            ("send_sms", True),
             ("create_task", True),
         ]
         again = await receiver.results(execution, events, key)
         assert again == [first, second, third]
+
+    async def test_an_in_flight_action_that_did_happen_is_not_repeated(
+        self, receiver: Receiver, runtime: Runtime, execution: Execution, client: httpx.AsyncClient
+    ) -> None:
+        """The holder died after the platform committed the second action but before it
+        recorded it: the retry gets that write's resource back instead of sending twice."""
+        events = list(BATCH)
+        key = "crashed-after-the-call"
+        await self._crashed_during_the_second_action(runtime, execution, events, key)
+        secret = runtime.settings.secret_key
+        assert secret is not None
+        context = TenantContext(
+            execution.tenant.tenant_id,
+            Causation(execution.id, depth=execution.depth + 1),
+            action_key=action_key(execution.id, key, 1),
+        )
+        sent = await client.post(
+            "/api/notifications/sms",
+            json=events[1]["payload"],
+            headers={
+                "Authorization": f"Bearer {sign_assertion(secret.get_secret_value(), context)}"
+            },
+        )
+        assert sent.status_code == 201, sent.text
+
+        _, second = await receiver.results(execution, events, key)
+
+        assert second["success"] is True
+        assert second["data"]["id"] == sent.json()["id"]
+        assert await _count(execution.tenant, "/api/notifications") == 1
 
     async def test_a_live_holder_makes_a_duplicate_wait_then_409(
         self, runtime: Runtime, execution: Execution
@@ -290,10 +329,15 @@ class TestExpiry:
     async def test_an_expired_key_not_yet_purged_starts_afresh(
         self, receiver: Receiver, runtime: Runtime, execution: Execution
     ) -> None:
-        await receiver.results(execution, BATCH[:1], key="reused")
+        """The receiver runs the batch again (no stale answer), but the platform still knows
+        the execution's action by its key: the product is not created twice."""
+        [first] = await receiver.results(execution, BATCH[:1], key="reused")
         await _set_key(runtime, execution, "reused", expires_at=_days_ago(1))
-        await receiver.results(execution, BATCH[:1], key="reused")
-        assert await _count(execution.tenant, "/api/products") == 2
+        [again] = await receiver.results(execution, BATCH[:1], key="reused")
+        assert again["success"] is True
+        assert again["data"]["id"] == first["data"]["id"]
+        assert len(await receiver.log(execution)) == 2
+        assert await _count(execution.tenant, "/api/products") == 1
 
 
 def _days_ago(days: int) -> datetime:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from bettercallsold.receiver.fingerprint import canonical_json, request_fingerprint
+import uuid
+
+from bettercallsold.receiver.fingerprint import action_key, canonical_json, request_fingerprint
 
 
 class TestRequestFingerprint:
@@ -45,3 +47,17 @@ class TestCanonicalJson:
         # ASCII escapes keep a lone surrogate hashable (UTF-8 cannot encode one).
         assert canonical_json({"b": "é", "a": [1, 2.5]}) == '{"a":[1,2.5],"b":"\\u00e9"}'
         assert request_fingerprint({"a": "\ud800"})
+
+
+class TestActionKey:
+    def test_one_key_per_execution_batch_key_and_position(self) -> None:
+        execution, other = uuid.UUID(int=1), uuid.UUID(int=2)
+        keys = {
+            action_key(execution, "k", 0),
+            action_key(execution, "k", 1),
+            action_key(execution, "k2", 0),
+            action_key(other, "k", 0),
+        }
+        assert len(keys) == 4
+        assert action_key(execution, "k", 1) == action_key(execution, "k", 1)
+        assert all(len(key) == 64 for key in keys)  # fits the outbox's column

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -133,3 +134,51 @@ class TestPerform:
             result = await perform(_target(handler), "send_sms", _spec("send_sms"), {"to": "1"})
         assert result["error"].startswith("Platform API error 500")
         assert "platform call failed" in caplog.text
+
+
+class TestRetries:
+    """A keyed action (`attempts` > 1) is sent again on a transient failure, within its timeout."""
+
+    @staticmethod
+    def _flaky(failures: list[httpx.Response | Exception]) -> tuple[Handler, list[int]]:
+        calls: list[int] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            calls.append(1)
+            if failures:
+                failure = failures.pop(0)
+                if isinstance(failure, Exception):
+                    raise failure
+                return failure
+            return httpx.Response(201, json={"id": "n1"})
+
+        return handler, calls
+
+    async def test_a_5xx_or_a_dropped_connection_is_tried_again(self) -> None:
+        handler, calls = self._flaky([httpx.Response(503), httpx.ReadError("dropped")])
+        target = dataclasses.replace(_target(handler), attempts=3, retry_pause_seconds=0)
+        body = {"to": "a@b.c", "subject": "Hi"}
+        result = await perform(target, "send_email", _spec("send_email"), body)
+        assert result["success"] is True
+        assert len(calls) == 3
+
+    async def test_the_last_failure_is_the_result(self) -> None:
+        handler, calls = self._flaky([httpx.Response(500)] * 5)
+        target = dataclasses.replace(_target(handler), attempts=2, retry_pause_seconds=0)
+        result = await perform(target, "send_email", _spec("send_email"), {"to": "a@b.c"})
+        assert result["success"] is False
+        assert "500" in result["error"]
+        assert len(calls) == 2
+
+    async def test_an_unkeyed_action_is_sent_once(self) -> None:
+        handler, calls = self._flaky([httpx.Response(503)])
+        result = await perform(_target(handler), "send_email", _spec("send_email"), {"to": "x"})
+        assert result["success"] is False
+        assert len(calls) == 1
+
+    async def test_a_refusal_is_not_tried_again(self) -> None:
+        handler, calls = self._flaky([httpx.Response(422, json={"detail": "no"})])
+        target = dataclasses.replace(_target(handler), attempts=3, retry_pause_seconds=0)
+        result = await perform(target, "send_email", _spec("send_email"), {"to": "x"})
+        assert result["success"] is False
+        assert len(calls) == 1

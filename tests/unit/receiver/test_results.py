@@ -21,11 +21,6 @@ class TestShapes:
         error = results.invalid_payload("create_product", "price: Field required")["error"]
         assert error == "Invalid payload: price: Field required"
 
-    def test_interrupted_says_it_was_not_repeated(self) -> None:
-        result = results.interrupted("send_email")
-        assert result["success"] is False
-        assert "not repeated" in result["error"]
-
 
 class TestPlatformRefused:
     def test_status_method_path_and_detail(self) -> None:

@@ -26,8 +26,7 @@ async def create_customer(
 ) -> CustomerOut:
     customer = Customer(id=uuid.uuid4(), tenant_id=context.tenant_id, **body.model_dump())
     session.add(customer)
-    await session.flush()
-    await session.refresh(customer)
+    await session.flush()  # server defaults come back in the INSERT's RETURNING: no refresh
     out = CustomerOut.model_validate(customer)
     await record_event(session, context, "customer.created", customer_event_payload(out))
     return out

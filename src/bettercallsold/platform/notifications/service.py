@@ -42,8 +42,7 @@ async def send_notification(
         provider_response=result.response,
     )
     session.add(notification)
-    await session.flush()
-    await session.refresh(notification)
+    await session.flush()  # server defaults come back in the INSERT's RETURNING: no refresh
     out = NotificationOut.model_validate(notification)
     payload = out.model_dump(mode="json")
     payload["notification_id"] = payload["id"]

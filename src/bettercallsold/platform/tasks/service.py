@@ -27,8 +27,7 @@ async def create_task(session: AsyncSession, context: TenantContext, body: TaskC
         id=uuid.uuid4(), tenant_id=context.tenant_id, status="open", **body.model_dump()
     )
     session.add(task)
-    await session.flush()
-    await session.refresh(task)
+    await session.flush()  # server defaults come back in the INSERT's RETURNING: no refresh
     out = TaskOut.model_validate(task)
     await record_event(session, context, "task.created", task_event_payload(out))
     return out

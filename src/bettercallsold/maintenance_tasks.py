@@ -1,0 +1,42 @@
+"""System-wide background work, owned by no feature: the stalled-job recovery of `recovery.py`.
+
+`jobs.py` registers this blueprint under the `maintenance` namespace
+(`maintenance:recover_stalled_jobs`). procrastinate's periodic deferrer runs in every worker,
+but defers one job per tick however many workers run; the queueing lock also keeps a backlog
+of ticks from piling up while the workers are busy, and the high priority puts the recovery
+ahead of the work it is there to bring back.
+"""
+
+from __future__ import annotations
+
+import procrastinate
+
+from bettercallsold.recovery import recover_stalled_jobs
+from bettercallsold.runtime import Runtime
+
+blueprint = procrastinate.Blueprint()
+
+MAINTENANCE_QUEUE = "maintenance"
+RECOVERY_CRON = "* * * * * */15"
+"""Every 15 s (the sixth cron field is seconds)."""
+RECOVERY_PRIORITY = 100
+
+
+@blueprint.periodic(cron=RECOVERY_CRON)
+@blueprint.task(
+    name="recover_stalled_jobs",
+    queue=MAINTENANCE_QUEUE,
+    pass_context=True,
+    queueing_lock="maintenance:recover_stalled_jobs",
+    priority=RECOVERY_PRIORITY,
+)
+async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Re-queue the jobs of workers that stopped beating (killed, lost), on every queue."""
+    del timestamp
+    runtime = context.additional_context.get("runtime")
+    assert isinstance(runtime, Runtime), "the worker must be started with the runtime"
+    await recover_stalled_jobs(
+        runtime.engine,
+        runtime.job_app.job_manager,
+        stalled_after=runtime.settings.worker_stalled_seconds,
+    )
