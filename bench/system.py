@@ -102,11 +102,17 @@ def _wait_healthy(base_url: str, deadline_s: float = 60) -> None:
 
 @contextlib.contextmanager
 def start_system(
-    database: str, server_url: str, workers: int, concurrency: int, profile: str | None = None
+    database: str,
+    server_url: str,
+    workers: int,
+    concurrency: int,
+    profile: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[RunningSystem]:
     """A fresh system; with `profile`, py-spy samples `bcs serve` into that file (collapsed
-    stacks, `py-spy record -f raw`) from start to end; `python -m bench.hotspots FILE` sums it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BCS_")}
+    stacks, `py-spy record -f raw`) from start to end; `python -m bench.hotspots FILE` sums it.
+    `settings`: more `BCS_*` variables for every process (`{"BCS_DATABASE_POOL_SIZE": "12"}`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BCS_")} | (settings or {})
     var_dir = Path(tempfile.mkdtemp(prefix="bcs-bench-"))
     env["BCS_VAR_DIR"] = str(var_dir)
     env["BCS_LOG_LEVEL"] = "WARNING"

@@ -101,7 +101,9 @@ async def _bcs_error_handler(request: Request, exc: BCSError) -> JSONResponse:
 async def open_runtime(app: FastAPI, settings: Settings) -> AsyncIterator[Runtime]:
     """Engine, job app and HTTP client for one process; `http://bcs.internal` is this app."""
     database_url = resolve_database_url(settings)
-    engine = make_engine(database_url)
+    pool = settings.database_pool_size
+    # Up to 10 kept open, the rest opened on demand and closed when idle.
+    engine = make_engine(database_url, pool_size=min(pool, 10), max_overflow=max(0, pool - 10))
     job_app = make_job_app(database_url)
     # An in-process crash answers 500, as it would over the network, so callers retry it.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -24,6 +25,8 @@ KNOWN_QUEUES = ("deliveries", "executions", "maintenance", "default")
 @dataclass
 class MetricsSnapshot:
     queue_depth: dict[str, int] = field(default_factory=dict)
+    jobs_running: dict[str, int] = field(default_factory=dict)
+    workers: dict[str, int] = field(default_factory=dict)
     deliveries: dict[str, int] = field(default_factory=dict)
     executions: dict[str, int] = field(default_factory=dict)
     actions: dict[tuple[str, bool], int] = field(default_factory=dict)
@@ -41,13 +44,33 @@ async def _counts(connection: AsyncConnection, sql: str) -> dict[str, int]:
     return {str(row[0]): int(row[1]) for row in await connection.execute(text(sql))}
 
 
-async def collect_snapshot(connection: AsyncConnection) -> MetricsSnapshot:
+async def collect_snapshot(
+    connection: AsyncConnection, *, stalled_after_seconds: float = 20.0
+) -> MetricsSnapshot:
+    """`stalled_after_seconds`: a worker whose heartbeat is older counts as `silent` (dead, its
+    jobs about to be recovered; `BCS_WORKER_STALLED_SECONDS`)."""
     snapshot = MetricsSnapshot()
     snapshot.queue_depth = dict.fromkeys(KNOWN_QUEUES, 0) | await _counts(
         connection,
         "SELECT queue_name, count(*) FROM procrastinate_jobs WHERE status = 'todo' "
         "GROUP BY queue_name",
     )
+    snapshot.jobs_running = dict.fromkeys(KNOWN_QUEUES, 0) | await _counts(
+        connection,
+        "SELECT queue_name, count(*) FROM procrastinate_jobs WHERE status = 'doing' "
+        "GROUP BY queue_name",
+    )
+    heartbeats = (
+        await connection.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE age < make_interval(secs => :s)),"
+                " count(*) FILTER (WHERE age >= make_interval(secs => :s))"
+                " FROM (SELECT now() - last_heartbeat AS age FROM procrastinate_workers) AS w"
+            ),
+            {"s": stalled_after_seconds},
+        )
+    ).one()
+    snapshot.workers = {"alive": int(heartbeats[0]), "silent": int(heartbeats[1])}
     if await _table_exists(connection, "webhook_deliveries"):
         snapshot.deliveries = await _counts(
             connection, "SELECT status, count(*) FROM webhook_deliveries GROUP BY status"
@@ -75,28 +98,50 @@ async def collect_snapshot(connection: AsyncConnection) -> MetricsSnapshot:
     return snapshot
 
 
+_Family = TypeVar("_Family", GaugeMetricFamily, CounterMetricFamily)
+
+
+def _by_label(family: _Family, counts: dict[str, int]) -> _Family:
+    """One sample per label value, in a stable order."""
+    for value, count in sorted(counts.items()):
+        family.add_metric([value], count)
+    return family
+
+
 class _SnapshotCollector(Collector):
     def __init__(self, snapshot: MetricsSnapshot) -> None:
         self._snapshot = snapshot
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
         snap = self._snapshot
-        depth = GaugeMetricFamily("bcs_queue_depth", "Jobs waiting per queue", labels=["queue"])
-        for queue, count in sorted(snap.queue_depth.items()):
-            depth.add_metric([queue], count)
-        yield depth
-        deliveries = CounterMetricFamily(
-            "bcs_deliveries", "Webhook deliveries by outcome", labels=["outcome"]
+        yield _by_label(
+            GaugeMetricFamily("bcs_queue_depth", "Jobs waiting per queue", labels=["queue"]),
+            snap.queue_depth,
         )
-        for outcome, count in sorted(snap.deliveries.items()):
-            deliveries.add_metric([outcome], count)
-        yield deliveries
-        executions = CounterMetricFamily(
-            "bcs_executions", "Flow executions by status", labels=["status"]
+        yield _by_label(
+            GaugeMetricFamily(
+                "bcs_jobs_running", "Jobs being run by a worker, per queue", labels=["queue"]
+            ),
+            snap.jobs_running,
         )
-        for status, count in sorted(snap.executions.items()):
-            executions.add_metric([status], count)
-        yield executions
+        yield _by_label(
+            GaugeMetricFamily(
+                "bcs_workers",
+                "Job workers by heartbeat: alive, or silent (dead; their jobs are being recovered)",
+                labels=["state"],
+            ),
+            snap.workers,
+        )
+        yield _by_label(
+            CounterMetricFamily(
+                "bcs_deliveries", "Webhook deliveries by outcome", labels=["outcome"]
+            ),
+            snap.deliveries,
+        )
+        yield _by_label(
+            CounterMetricFamily("bcs_executions", "Flow executions by status", labels=["status"]),
+            snap.executions,
+        )
         actions = CounterMetricFamily(
             "bcs_actions", "Actions run by the receiver", labels=["action_type", "success"]
         )

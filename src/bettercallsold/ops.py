@@ -41,7 +41,10 @@ async def healthz(runtime: RuntimeDep) -> JSONResponse:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(runtime: RuntimeDep) -> Response:
-    """Prometheus text: queue depth, deliveries, executions, actions, execution durations."""
+    """Prometheus text: queue depth, running jobs, workers alive, deliveries, executions,
+    actions, execution durations."""
     async with runtime.engine.connect() as connection:
-        snapshot = await collect_snapshot(connection)
+        snapshot = await collect_snapshot(
+            connection, stalled_after_seconds=runtime.settings.worker_stalled_seconds
+        )
     return Response(render(snapshot), media_type=CONTENT_TYPE_LATEST)

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     webhook_allow_private_urls: bool = False
     max_causation_depth: int = 5
     worker_concurrency: int = 10
+    database_pool_size: int = Field(
+        default=30,
+        ge=2,
+        description="the most database connections one process opens for its work (the job "
+        "engine adds up to 10); keep the sum over every process under max_connections",
+    )
     worker_heartbeat_seconds: float = Field(
         default=5.0, gt=0, description="how often a worker records that it is alive"
     )

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 
 import httpx
+from sqlalchemy import text
 
 from bettercallsold.app import run_worker
 from bettercallsold.runtime import Runtime
@@ -62,3 +63,26 @@ async def test_metrics_exposes_the_contract_families(client: httpx.AsyncClient) 
         "bcs_execution_duration_seconds_count",
     ):
         assert family in text
+
+
+async def test_metrics_count_workers_by_heartbeat_and_running_jobs(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    async with runtime.engine.begin() as connection:
+        silent = await connection.scalar(
+            text(
+                "INSERT INTO procrastinate_workers (last_heartbeat) "
+                "VALUES (now() - interval '1 hour') RETURNING id"
+            )
+        )
+    try:
+        body = (await client.get("/metrics")).text
+    finally:
+        async with runtime.engine.begin() as connection:
+            await connection.execute(
+                text("DELETE FROM procrastinate_workers WHERE id = :id"), {"id": silent}
+            )
+    assert 'bcs_jobs_running{queue="executions"}' in body
+    [line] = [line for line in body.splitlines() if line.startswith('bcs_workers{state="silent"}')]
+    assert float(line.split()[-1]) >= 1
+    assert 'bcs_workers{state="alive"}' in body
