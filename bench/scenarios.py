@@ -140,6 +140,14 @@ def drive_customers(
     return asyncio.run(drive(system, token, rate, count))
 
 
+def _customers(system: RunningSystem, tenant: str) -> int:
+    with system.connect() as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM customers WHERE tenant_id = %(t)s", {"t": tenant}
+        ).fetchone()
+    return int(str(row[0])) if row else 0
+
+
 def _settle(system: RunningSystem, tenant: str, expected: int, timeout_s: float) -> None:
     with system.connect() as connection:
 
@@ -207,7 +215,8 @@ def run_load(
     transactions = _transactions(system)
     with MemorySampler(system.roles) as memory, CpuMeter(system.roles) as cpu:
         sent, errors, spent = drive_customers(system, token, rate, count)
-        _settle(system, tenant, count, timeout_s=max(120, count / 5))
+        # A refused POST may still have committed (a timeout): wait for what was created.
+        _settle(system, tenant, _customers(system, tenant), timeout_s=max(120, count / 5))
     time.sleep(1.5)  # PostgreSQL publishes its counters about once a second
     transactions = _transactions(system) - transactions
     figures, _ = _figures(system, tenant, count, actions)

@@ -72,8 +72,13 @@ async def collect_snapshot(
     ).one()
     snapshot.workers = {"alive": int(heartbeats[0]), "silent": int(heartbeats[1])}
     if await _table_exists(connection, "webhook_deliveries"):
+        # The rows still there, plus those the retention purge deleted (`bus/tasks.py`).
         snapshot.deliveries = await _counts(
-            connection, "SELECT status, count(*) FROM webhook_deliveries GROUP BY status"
+            connection,
+            "SELECT status, sum(n) FROM ("
+            " SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status"
+            " UNION ALL SELECT status, count AS n FROM webhook_purged_deliveries"
+            ") AS counted GROUP BY status",
         )
     snapshot.executions = await _counts(
         connection, "SELECT status, count(*) FROM automation_executions GROUP BY status"

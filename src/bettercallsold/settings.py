@@ -77,6 +77,14 @@ class Settings(BaseSettings):
         description="keep procrastinate's rows of succeeded jobs (our own tables keep every "
         "attempt and result; kept jobs only help debugging)",
     )
+    retention_days: int = Field(
+        default=30,
+        ge=8,
+        description="days the outbox's events (with their webhook deliveries and attempts) and "
+        "the plugin's record of received webhooks are kept before the hourly purge; at least 8, "
+        "to outlast the receiver's 7-day idempotency keys (events carry the action keys that "
+        "keep a retried action from happening twice) and the ~25 h delivery retries",
+    )
     webhook_timeout_seconds: float = 10.0
     webhook_retry_first_delay_seconds: float = Field(
         default=30.0,

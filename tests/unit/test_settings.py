@@ -39,6 +39,16 @@ class TestGeneratedSecrets:
             Settings(var_dir=tmp_path).with_generated_secrets()
 
 
+class TestRetention:
+    def test_thirty_days_by_default(self) -> None:
+        assert Settings.model_fields["retention_days"].default == 30
+
+    def test_less_than_the_receivers_seven_day_keys_and_a_day_is_refused(self) -> None:
+        assert Settings(retention_days=8).retention_days == 8
+        with pytest.raises(ValidationError, match="greater than or equal to 8"):
+            Settings(retention_days=7)
+
+
 class TestRetryAfterFromAnUntrustedReceiver:
     NOW = datetime(2026, 11, 26, tzinfo=UTC)
 

@@ -72,9 +72,14 @@ class AutomationExecution(Base):
 
 class ReceivedEvent(Base):
     """A platform event as the plugin received it: one row per webhook, never two per
-    `webhook-id` or per `event_id` (a redelivery finds its row and starts nothing)."""
+    `webhook-id` or per `event_id` (a redelivery finds its row and starts nothing). Kept
+    `retention_days` once processed, then purged (`tasks.py`)."""
 
     __tablename__ = "automation_received_events"
+    __table_args__ = (
+        # The retention purge's walk, oldest first across every tenant (`tasks.py`).
+        Index("ix_automation_received_events_received", "received_at"),
+    )
 
     id: Mapped[UUIDPrimaryKey]
     webhook_id: Mapped[str] = mapped_column(String(200), unique=True)

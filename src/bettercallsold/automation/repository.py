@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -230,3 +230,24 @@ async def mark_processed(session: AsyncSession, event_row_id: uuid.UUID) -> None
         .where(ReceivedEvent.id == event_row_id)
         .values(processed_at=func.now())
     )
+
+
+async def delete_processed_received_events(
+    session: AsyncSession, cutoff: datetime, batch: int
+) -> int:
+    """Delete up to `batch` received events, of every tenant, received before `cutoff` and
+    processed (their flows started); how many went. Oldest first
+    (`ix_automation_received_events_received`).
+
+    One never processed (stored by an older version for its `run_event` job, which has not
+    started its flows yet) is kept: deleting it would lose its flows.
+    """
+    doomed = (
+        select(ReceivedEvent.id)
+        .where(ReceivedEvent.received_at < cutoff, ReceivedEvent.processed_at.is_not(None))
+        .order_by(ReceivedEvent.received_at)
+        .limit(batch)
+    )
+    statement = delete(ReceivedEvent).where(ReceivedEvent.id.in_(doomed))
+    connection = await session.connection()
+    return (await connection.execute(statement)).rowcount

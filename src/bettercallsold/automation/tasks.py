@@ -1,9 +1,11 @@
-"""Automation background work (procrastinate tasks): thin shells around `runner.py`.
+"""Automation background work (procrastinate tasks): thin shells around `runner.py`, and the
+hourly purge of the received-events record older than `retention_days`.
 
 Registered by `jobs.py` under the namespace `automation`, so the full names are
 `automation:run_event` and `automation:run_execution` (both deferred by SQL in the caller's
-transaction). The jobs of a killed worker are brought back by the system-wide recovery
-(`bettercallsold/recovery.py`); both are safe to run again (see `runner.py`).
+transaction) and `automation:purge_received_events`. The jobs of a killed worker are brought
+back by the system-wide recovery (`bettercallsold/recovery.py`); every task is safe to run
+again (see `runner.py` for the first two).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import uuid
 import procrastinate
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from bettercallsold.automation import runner
+from bettercallsold.automation import repository, runner
 from bettercallsold.automation.errors import ReceiverUnavailable
+from bettercallsold.db.purge import PURGE_BATCH, purge_older_than
 from bettercallsold.runtime import Runtime
 
 blueprint = procrastinate.Blueprint()
@@ -57,3 +60,33 @@ async def run_execution(context: procrastinate.JobContext, execution_id: str) ->
             runtime, run_id, f"internal error: {type(exc).__name__}: {exc}"
         )
         raise
+
+
+async def run_purge(runtime: Runtime, *, batch: int = PURGE_BATCH) -> int:
+    """Delete every tenant's received events older than `retention_days` that are processed,
+    `batch` per committed transaction; how many went. Executions (and the receiver's event log)
+    are the merchant's history: never purged.
+
+    The rows are the `webhook-id` de-duplication record. The bus redelivers a webhook only
+    within its ~25 h of retries, and `retention_days` is at least 8; a duplicate arriving after
+    the purge anyway starts no flow twice, since an execution is unique per flow and event.
+    """
+    return await purge_older_than(
+        runtime.sessionmaker,
+        repository.delete_processed_received_events,
+        days=runtime.settings.retention_days,
+        batch=batch,
+        what="received events",
+    )
+
+
+@blueprint.periodic(cron="47 * * * *")
+@blueprint.task(
+    name="purge_received_events",
+    queue="maintenance",
+    pass_context=True,
+    queueing_lock="automation:purge_received_events",
+)
+async def purge_received_events(context: procrastinate.JobContext, timestamp: int) -> None:
+    del timestamp
+    await run_purge(_runtime(context))

@@ -3,6 +3,8 @@
 A delivery is one event going to one subscription; it lives through `pending` (waiting for its
 first attempt or a redelivery), `failed` (an attempt failed, a retry is scheduled), `delivered`
 and `dead` (not retried any more). Each HTTP attempt is its own row, so a merchant sees every try.
+An event older than `retention_days` whose deliveries are all settled is purged with them and
+their attempts (`tasks.py`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -37,6 +40,8 @@ class PlatformEvent(Base):
     __tablename__ = "platform_events"
     __table_args__ = (
         Index("ix_platform_events_tenant_occurred", "tenant_id", "occurred_at"),
+        # The retention purge's walk, oldest first across every tenant (`tasks.py`).
+        Index("ix_platform_events_occurred", "occurred_at"),
         # One event per flow action: a repeated keyed write is refused here (`outbox.py`).
         Index(
             "uq_platform_events_tenant_action_key",
@@ -145,3 +150,14 @@ class WebhookDeliveryAttempt(Base):
     duration_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class PurgedDeliveries(Base):
+    """How many deliveries the retention purge deleted, by final status (`delivered`, `dead`):
+    `bcs_deliveries_total` adds them to the rows still there, so the counter never goes down
+    when history is purged (Prometheus would read the drop as a restart)."""
+
+    __tablename__ = "webhook_purged_deliveries"
+
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import array
@@ -381,3 +382,57 @@ async def attempts_of(
     for attempt in (await session.scalars(statement)).all():
         found[attempt.delivery_id].append(attempt)
     return found
+
+
+# ---- retention -----------------------------------------------------------------------------
+
+_DELETE_SETTLED_EVENTS = text(
+    """
+    WITH candidates AS (
+        SELECT e.id FROM platform_events e
+        WHERE e.occurred_at < :cutoff
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                          WHERE d.event_id = e.id AND d.status IN ('pending', 'failed'))
+        ORDER BY e.occurred_at
+        LIMIT :batch
+    ),
+    locked AS MATERIALIZED (
+        SELECT d.event_id, d.status FROM webhook_deliveries d
+        WHERE d.event_id IN (SELECT id FROM candidates)
+        FOR UPDATE
+    ),
+    deleted AS (
+        DELETE FROM platform_events e
+        WHERE e.id IN (SELECT id FROM candidates)
+          AND NOT EXISTS (SELECT 1 FROM locked l
+                          WHERE l.event_id = e.id AND l.status IN ('pending', 'failed'))
+        RETURNING e.id
+    ),
+    tallied AS (
+        INSERT INTO webhook_purged_deliveries AS p (status, count)
+        SELECT l.status, count(*) FROM locked l
+        WHERE l.event_id IN (SELECT id FROM deleted)
+        GROUP BY l.status
+        ON CONFLICT (status) DO UPDATE SET count = p.count + excluded.count
+    )
+    SELECT count(*) FROM deleted
+    """
+)
+
+
+async def delete_settled_events(session: AsyncSession, cutoff: datetime, batch: int) -> int:
+    """Delete up to `batch` events, of every tenant, that occurred before `cutoff` and have no
+    delivery still to send (`pending` or `failed`); their deliveries and attempts go with them
+    (ON DELETE CASCADE), counted by status into `webhook_purged_deliveries` so that the
+    `bcs_deliveries_total` counters never go down. How many events went.
+
+    One statement, oldest first (`ix_platform_events_occurred`). It locks the candidates'
+    deliveries before deciding (`locked` is MATERIALIZED: computed once, and READ COMMITTED
+    re-reads a row it waited for), so a redelivery (`dead` → `pending`) that commits meanwhile
+    is seen and keeps its event, and one that comes after finds the delivery gone (404), never
+    accepted and then deleted under it.
+    """
+    connection = await session.connection()
+    return int(
+        await connection.scalar(_DELETE_SETTLED_EVENTS, {"cutoff": cutoff, "batch": batch}) or 0
+    )

@@ -1,8 +1,9 @@
-"""Event bus background work: the delivery task, a thin shell over `delivery.py`.
+"""Event bus background work: the delivery task, a thin shell over `delivery.py`, and the
+hourly purge of the history older than `retention_days`.
 
-`jobs.py` registers this blueprint under the `bus` namespace, so the task is `bus:deliver`
-(deferred by SQL in the writer's transaction, `dispatch.py`). The jobs of a killed worker are
-brought back by the system-wide recovery (`bettercallsold/recovery.py`).
+`jobs.py` registers this blueprint under the `bus` namespace, so the tasks are `bus:deliver`
+(deferred by SQL in the writer's transaction, `dispatch.py`) and `bus:purge_history`. The jobs
+of a killed worker are brought back by the system-wide recovery (`bettercallsold/recovery.py`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import uuid
 
 import procrastinate
 
+from bettercallsold.bus import repository
 from bettercallsold.bus.delivery import DeliveryEnv, run_delivery
 from bettercallsold.bus.dispatch import DELIVERIES_QUEUE
+from bettercallsold.db.purge import PURGE_BATCH, purge_older_than
 from bettercallsold.runtime import Runtime
 
 blueprint = procrastinate.Blueprint()
@@ -36,3 +39,35 @@ def _runtime(context: procrastinate.JobContext) -> Runtime:
 async def deliver(context: procrastinate.JobContext, delivery_id: str, version: int) -> None:
     """One attempt at one webhook delivery."""
     await run_delivery(DeliveryEnv.from_runtime(_runtime(context)), uuid.UUID(delivery_id), version)
+
+
+async def run_purge(runtime: Runtime, *, batch: int = PURGE_BATCH) -> int:
+    """Delete every tenant's platform events older than `retention_days` whose deliveries are
+    all settled (`delivered` or `dead`), with those deliveries and their attempts, `batch`
+    events per committed transaction; how many events went.
+
+    An event with a delivery still `pending` or `failed` stays until it settles. Deleting an
+    event also frees its `action_key`, the platform's record that a flow action was performed:
+    a repeat of that action after the purge would be performed again. None can come: the
+    receiver answers a repeated batch from its idempotency keys for 7 days (`KEY_TTL`), the
+    plugin retries a batch for about half an hour, and `retention_days` is at least 8.
+    """
+    return await purge_older_than(
+        runtime.sessionmaker,
+        repository.delete_settled_events,
+        days=runtime.settings.retention_days,
+        batch=batch,
+        what="platform events",
+    )
+
+
+@blueprint.periodic(cron="41 * * * *")
+@blueprint.task(
+    name="purge_history",
+    queue="maintenance",
+    pass_context=True,
+    queueing_lock="bus:purge_history",
+)
+async def purge_history(context: procrastinate.JobContext, timestamp: int) -> None:
+    del timestamp
+    await run_purge(_runtime(context))
