@@ -48,6 +48,7 @@ OFFERED_PER_SECOND = 25.0
 MIN_WORKER_KILLS = 8 if CUSTOMERS >= 1000 else 1
 """The breaker goes on (past 90 % of the flows if need be) until it has killed this many."""
 SEED = int(os.environ.get("BCS_CHAOS_SEED", str(int(time.time()))))
+SETTLE_SECONDS = 600
 FAULTED_PATHS = ("/api/events/automation", "/plugins/automation/webhook")
 
 
@@ -310,7 +311,10 @@ async def test_welcome_flow_survives_kills_and_faults(
                 )
                 return int(ended) >= 0.9 * CUSTOMERS and chaos.worker_kills >= MIN_WORKER_KILLS
 
-            await eventually(mostly_done, seconds=300, what="90 % of the executions", interval=1)
+            # Generous: a busy CI machine runs this at half speed; slow is not wrong here.
+            await eventually(
+                mostly_done, seconds=SETTLE_SECONDS, what="90 % of the executions", interval=1
+            )
             calm.set()
             await breaker
 
@@ -318,7 +322,7 @@ async def test_welcome_flow_survives_kills_and_faults(
                 return await _settled(db, tenant)
 
             await eventually(
-                all_ended, seconds=300, what="every customer's flow to end", interval=1
+                all_ended, seconds=SETTLE_SECONDS, what="every customer's flow to end", interval=1
             )
             settled = True
         finally:
