@@ -216,10 +216,11 @@ def run_load(
     with MemorySampler(system.roles) as memory, CpuMeter(system.roles) as cpu:
         sent, errors, spent = drive_customers(system, token, rate, count)
         # A refused POST may still have committed (a timeout): wait for what was created.
-        _settle(system, tenant, _customers(system, tenant), timeout_s=max(120, count / 5))
+        created = _customers(system, tenant)
+        _settle(system, tenant, created, timeout_s=max(120, count / 5))
     time.sleep(1.5)  # PostgreSQL publishes its counters about once a second
     transactions = _transactions(system) - transactions
-    figures, _ = _figures(system, tenant, count, actions)
+    figures, _ = _figures(system, tenant, created, actions)
     return {
         "scenario": label or f"load rate={rate or 'max'}/s",
         "events": count,
