@@ -153,7 +153,8 @@ class WebhookDeliveryAttempt(Base):
 
 
 class PurgedDeliveries(Base):
-    """How many deliveries the retention purge deleted, by final status (`delivered`, `dead`):
+    """How many settled deliveries were deleted, by the retention purge or with their
+    subscription, by final status (`delivered`, `dead`):
     `bcs_deliveries_total` adds them to the rows still there, so the counter never goes down
     when history is purged (Prometheus would read the drop as a restart)."""
 

@@ -436,3 +436,22 @@ async def delete_settled_events(session: AsyncSession, cutoff: datetime, batch: 
     return int(
         await connection.scalar(_DELETE_SETTLED_EVENTS, {"cutoff": cutoff, "batch": batch}) or 0
     )
+
+
+_TALLY_SUBSCRIPTION_DELIVERIES = text(
+    """
+    INSERT INTO webhook_purged_deliveries AS p (status, count)
+    SELECT status, count(*) FROM webhook_deliveries
+    WHERE subscription_id = :subscription AND status IN ('delivered', 'dead')
+    GROUP BY status
+    ON CONFLICT (status) DO UPDATE SET count = p.count + excluded.count
+    """
+)
+
+
+async def tally_settled_deliveries(session: AsyncSession, subscription_id: uuid.UUID) -> None:
+    """Count the subscription's `delivered` and `dead` deliveries into
+    `webhook_purged_deliveries` before they go with it, as the retention purge does, so that
+    those `bcs_deliveries_total` series never drop."""
+    connection = await session.connection()
+    await connection.execute(_TALLY_SUBSCRIPTION_DELIVERIES, {"subscription": subscription_id})

@@ -137,6 +137,7 @@ async def delete_subscription(
 ) -> None:
     """Delete it with its deliveries; their waiting jobs find nothing and do nothing."""
     subscription = await _owned_subscription(session, context, subscription_id, for_update=True)
+    await repository.tally_settled_deliveries(session, subscription.id)
     await session.delete(subscription)
     await session.flush()
 

@@ -204,6 +204,31 @@ class TestRunPurge:
         assert tally["delivered"] >= 1
         assert tally["dead"] >= 2
 
+    async def test_deleting_a_subscription_keeps_the_settled_counts(
+        self,
+        runtime: Runtime,
+        make_event: MakeEvent,
+        tenant: TenantHandle,
+        client: httpx.AsyncClient,
+    ) -> None:
+        """A subscription's deliveries go with it; `delivered` and `dead` stay counted,
+        `failed` (deliveries in that state now) drops."""
+        event = await make_event(tenant, "delivered", "dead", "failed")
+        async with runtime.engine.connect() as connection:
+            subscription = await connection.scalar(
+                text("SELECT subscription_id FROM webhook_deliveries WHERE id = :id"),
+                {"id": event.delivery_ids[0]},
+            )
+        before = _deliveries_total(await client.get("/metrics"))
+
+        response = await tenant.http.delete(f"/api/webhooks/subscriptions/{subscription}")
+
+        assert response.status_code == 204
+        assert await _deliveries(runtime, [event]) == (0, 0)
+        after = _deliveries_total(await client.get("/metrics"))
+        assert (after["delivered"], after["dead"]) == (before["delivered"], before["dead"])
+        assert after.get("failed", 0) == before["failed"] - 1
+
 
 class TestDeleteSettledEvents:
     async def test_one_statement_deletes_at_most_a_batch(

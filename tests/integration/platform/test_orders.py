@@ -159,6 +159,14 @@ class TestInvalidOrder:
                 ["body", "items", 0, "quantity"],
             ),
             (
+                {"customer_id": CUSTOMER, "items": [_line(quantity=True)]},
+                ["body", "items", 0, "quantity"],
+            ),
+            (
+                {"customer_id": CUSTOMER, "items": [_line(quantity="2")]},
+                ["body", "items", 0, "quantity"],
+            ),
+            (
                 {"customer_id": CUSTOMER, "items": [_line(quantity=-2)]},
                 ["body", "items", 0, "quantity"],
             ),

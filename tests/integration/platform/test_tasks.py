@@ -72,6 +72,12 @@ class TestCreateTask:
             ({"title": ""}, ["body", "title"]),
             ({"title": {"text": "x"}}, ["body", "title"]),
             ({"title": "T", "due_date": "tomorrow"}, ["body", "due_date"]),
+            # Not seconds since 1970: a number is a mistake, not a date in 1970.
+            ({"title": "T", "due_date": 5}, ["body", "due_date"]),
+            ({"title": "T", "due_date": 1795665870.5}, ["body", "due_date"]),
+            ({"title": "T", "due_date": "1795665870"}, ["body", "due_date"]),
+            ({"title": "T", "due_date": True}, ["body", "due_date"]),
+            ({"title": "T", "due_date": "2026-12-01"}, ["body", "due_date"]),
             ({"title": "T", "due_date": "2026-12-01T10:00:00"}, ["body", "due_date"]),
             ({"title": "T", "due_date": "9999-12-31T23:59:59-23:59"}, ["body", "due_date"]),
             ({"title": "T", "due_date": "0001-01-01T00:00:00+10:00"}, ["body", "due_date"]),

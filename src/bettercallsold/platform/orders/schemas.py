@@ -13,7 +13,8 @@ from bettercallsold.platform.orders.status import OrderStatus
 
 class OrderItemIn(InputModel):
     product_id: uuid.UUID
-    quantity: Annotated[int, Field(ge=1, le=1_000_000)]
+    # Strict: a JSON `true`, "2" or 2.0 is a client's mistake, not a quantity.
+    quantity: Annotated[int, Field(ge=1, le=1_000_000, strict=True)]
 
 
 class OrderCreate(InputModel):

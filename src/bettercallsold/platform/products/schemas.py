@@ -13,13 +13,16 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
+# Strict: a JSON `true`, "2" or 2.5 is a client's mistake, not a count of 1 or 2.
+Inventory = Annotated[int, Field(ge=0, le=2_000_000_000, strict=True)]
+
 
 class ProductCreate(InputModel):
     name: Name
     price: NonNegativeMoney
     description: Annotated[str, Field(max_length=10_000)] | None = None
     sku: Sku | None = None
-    inventory: Annotated[int, Field(ge=0, le=2_000_000_000)] | None = None
+    inventory: Inventory | None = None
     tags: Annotated[list[Tag], Field(max_length=50)] = []
 
 
@@ -30,7 +33,7 @@ class ProductUpdate(InputModel):
     price: NonNegativeMoney | None = None
     description: Annotated[str, Field(max_length=10_000)] | None = None
     sku: Sku | None = None
-    inventory: Annotated[int, Field(ge=0, le=2_000_000_000)] | None = None
+    inventory: Inventory | None = None
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None
 
 

@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from bettercallsold.inputs import InputModel
 
@@ -28,7 +37,20 @@ def _readable_instant(value: datetime) -> datetime:
     return value
 
 
-DueDate = Annotated[AwareDatetime, AfterValidator(_readable_instant)]
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text(value: object) -> object:
+    """Only ISO 8601 text: pydantic alone would read `5` or "1795665870" as seconds since 1970,
+    turning a template that rendered the wrong field into a task due in 1970."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value.strip()):
+        raise ValueError("due_date must be an ISO 8601 date-time such as 2026-11-27T10:00:00Z")
+    return value
+
+
+DueDate = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_readable_instant)]
 
 
 class TaskCreate(InputModel):
