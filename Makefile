@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# htmx and SortableJS come from npm (package-lock.json); their dist files are also committed
-# under web/static/vendor/, so a machine without npm still serves the UI.
+# htmx, SortableJS and Swagger UI (for /docs) come from npm (package-lock.json); their dist files
+# are also committed under web/static/vendor/, so a machine without npm still serves the UI.
 assets:
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent && npm run --silent vendor || echo "assets: npm failed; keeping the committed copies in src/bettercallsold/web/static/vendor/"; else echo "assets: no npm; using the committed copies in src/bettercallsold/web/static/vendor/"; fi
 

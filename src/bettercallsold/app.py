@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from procrastinate.worker import Worker
 
 from bettercallsold import __version__
+from bettercallsold.api_docs import router as api_docs_router
 from bettercallsold.automation.routes import router as automation_router
 from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.bus.routes import router as bus_router
@@ -44,6 +45,10 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         version=__version__,
         description="Commerce platform APIs, event bus, event receiver and automation plugin.",
         lifespan=_lifespan,
+        # FastAPI's own pages load Swagger UI and ReDoc from CDNs; `api_docs` serves /docs
+        # from our vendored copy instead.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.run_worker = run_worker
@@ -54,6 +59,7 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         receiver_router,
         automation_router,
         web_router,
+        api_docs_router,
     )
     for router in routers:
         app.include_router(router)

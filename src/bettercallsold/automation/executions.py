@@ -1,20 +1,26 @@
-"""Reading executions (tenant-scoped): the list, and one with the receiver's log rows."""
+"""Reading executions (tenant-scoped): the list and one, each with the receiver's log rows."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation import repository
 from bettercallsold.automation.errors import ExecutionNotFound
-from bettercallsold.automation.schemas import (
-    EventLogOut,
-    ExecutionDetail,
-    ExecutionOut,
-    ExecutionPage,
-)
+from bettercallsold.automation.models import AutomationExecution
+from bettercallsold.automation.schemas import ExecutionOut, ExecutionPage
 from bettercallsold.pagination import PageRequest, page_of
+
+# The answer's fields the execution row itself holds; `events` comes from the receiver's table.
+_COLUMNS = tuple(name for name in ExecutionOut.model_fields if name != "events")
+
+
+def _execution_out(execution: AutomationExecution, events: list[dict[str, Any]]) -> ExecutionOut:
+    """The list and the detail build their rows here, so the two can't drift apart."""
+    columns = {name: getattr(execution, name) for name in _COLUMNS}
+    return ExecutionOut.model_validate({**columns, "events": events})
 
 
 async def list_executions(
@@ -25,26 +31,24 @@ async def list_executions(
     flow_id: uuid.UUID | None = None,
     status: str | None = None,
 ) -> ExecutionPage:
-    """Newest first."""
+    """Newest first, each with its event-log rows (one query for the whole page)."""
     rows = await repository.list_executions(
         session, tenant_id, page, flow_id=flow_id, status=status
     )
     items, cursor = page_of(rows, page, "started_at")
+    events = await repository.event_logs(session, tenant_id, [row.id for row in items])
     return ExecutionPage(
-        items=[ExecutionOut.model_validate(row) for row in items], next_cursor=cursor
+        items=[_execution_out(row, events.get(row.id, [])) for row in items],
+        next_cursor=cursor,
     )
 
 
 async def get_execution(
     session: AsyncSession, tenant_id: uuid.UUID, execution_id: uuid.UUID
-) -> ExecutionDetail:
+) -> ExecutionOut:
+    """One execution of the tenant; another tenant's is `ExecutionNotFound`, as is none."""
     execution = await repository.get_execution(session, execution_id, tenant_id=tenant_id)
     if execution is None:
         raise ExecutionNotFound()
-    events = await repository.event_log(session, tenant_id, execution_id)
-    return ExecutionDetail.model_validate(
-        {
-            **ExecutionOut.model_validate(execution).model_dump(),
-            "events": [EventLogOut.model_validate(row) for row in events],
-        }
-    )
+    events = await repository.event_logs(session, tenant_id, [execution_id])
+    return _execution_out(execution, events.get(execution_id, []))

@@ -188,22 +188,35 @@ async def finish_execution(
     return (await session.scalar(statement)) is not None
 
 
-async def event_log(
-    session: AsyncSession, tenant_id: uuid.UUID, execution_id: uuid.UUID
-) -> list[dict[str, Any]]:
-    """The receiver's log rows of one execution, oldest first (the receiver owns the table)."""
+async def event_logs(
+    session: AsyncSession, tenant_id: uuid.UUID, execution_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The receiver's log rows of these executions, each execution's oldest first; one without
+    rows is absent. One query for a whole page of executions (`ix_automation_event_log_execution`
+    answers the `ANY`), so the list costs the same as one detail, not one query per row.
+
+    The callers pass ids of the tenant's own executions; the `tenant_id` test repeats that scope
+    here, as the receiver owns the table and stamps each row with its execution's tenant.
+    """
+    if not execution_ids:
+        return {}
     rows = await session.execute(
         text(
             """
-            SELECT id, step_id, action_type, payload, result, success, created_at
+            SELECT flow_execution_id, id, step_id, action_type, payload, result, success,
+                   created_at
             FROM automation_event_log
-            WHERE flow_execution_id = :execution_id AND tenant_id = :tenant_id
+            WHERE flow_execution_id = ANY(:execution_ids) AND tenant_id = :tenant_id
             ORDER BY created_at, id
             """
         ),
-        {"execution_id": execution_id, "tenant_id": tenant_id},
+        {"execution_ids": list(execution_ids), "tenant_id": tenant_id},
     )
-    return [dict(row._mapping) for row in rows]
+    grouped: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in rows:
+        event = dict(row._mapping)
+        grouped.setdefault(event.pop("flow_execution_id"), []).append(event)
+    return grouped
 
 
 # ------------------------------------------------------------------------ received events

@@ -17,7 +17,7 @@ from bettercallsold.automation.schemas import (
     CatalogueOut,
     DryRunOut,
     DryRunRequest,
-    ExecutionDetail,
+    ExecutionOut,
     ExecutionPage,
     ExecutionStatus,
     FlowCreate,
@@ -155,7 +155,8 @@ async def list_executions(
     flow_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[ExecutionStatus | None, Query()] = None,
 ) -> ExecutionPage:
-    """The tenant's executions, newest first."""
+    """The tenant's executions, newest first; each row is what the detail answers, event-log
+    rows included."""
     return await executions.list_executions(
         session, context.tenant_id, page, flow_id=flow_id, status=status
     )
@@ -164,6 +165,6 @@ async def list_executions(
 @router.get("/executions/{execution_id}", responses=_errors(401, 404))
 async def get_execution(
     execution_id: uuid.UUID, session: SessionDep, context: TenantDep
-) -> ExecutionDetail:
+) -> ExecutionOut:
     """One execution with its verdicts, rendered payloads, results and event-log rows."""
     return await executions.get_execution(session, context.tenant_id, execution_id)

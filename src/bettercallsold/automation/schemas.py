@@ -82,8 +82,21 @@ class DryRunOut(BaseModel):
     actions: list[PlannedAction]
 
 
+class EventLogOut(BaseModel):
+    """One `automation_event_log` row: what the event receiver did with one action."""
+
+    id: uuid.UUID
+    step_id: str | None
+    action_type: str
+    payload: dict[str, Any]
+    result: dict[str, Any] | None
+    success: bool
+    created_at: datetime
+
+
 class ExecutionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """An execution as both the list and the detail show it: one model, so the OpenAPI document
+    promises the list's rows everything the detail has (the contract gives them one shape)."""
 
     id: uuid.UUID
     flow_id: uuid.UUID | None
@@ -99,19 +112,6 @@ class ExecutionOut(BaseModel):
     event_id: str | None
     event_type: str | None
     causation_depth: int
-
-
-class EventLogOut(BaseModel):
-    id: uuid.UUID
-    step_id: str | None
-    action_type: str
-    payload: dict[str, Any]
-    result: dict[str, Any] | None
-    success: bool
-    created_at: datetime
-
-
-class ExecutionDetail(ExecutionOut):
     events: list[EventLogOut] = Field(description="what the event receiver did, in order")
 
 
