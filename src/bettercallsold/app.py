@@ -15,6 +15,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from procrastinate.worker import Worker
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bettercallsold import __version__
 from bettercallsold.api_docs import router as api_docs_router
@@ -66,7 +68,36 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     app.add_exception_handler(BCSError, _bcs_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(ActionAlreadyPerformed, _replay_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error_handler)  # type: ignore[arg-type]
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_unavailable_handler)
     return app
+
+
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError,  # cannot connect, connection lost, deadlock, serialization failure
+    InterfaceError,  # the connection was closed under us
+    PoolTimeout,  # every pooled connection busy for `pool_timeout`
+)
+
+
+async def _database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A JSON 503 with `Retry-After`, not Starlette's plain-text 500: the request was fine, the
+    database was not (down, restarting, saturated), and trying again shortly is the answer.
+    Nothing was committed (the transaction dies with its connection). Only the error's type and
+    first line are logged: enough to tell "down" from "saturated", no query or parameters."""
+    first_line = str(getattr(exc, "orig", None) or exc).strip().splitlines()[:1]
+    logger.warning(
+        "database unavailable for %s %s: %s %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        first_line[0] if first_line else "",
+    )
+    return JSONResponse(
+        {"detail": "The database is unavailable; try again shortly."},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 async def _validation_error_handler(request: Request, exc: RequestValidationError) -> Response:
@@ -203,10 +234,18 @@ async def run_worker(runtime: Runtime, concurrency: int) -> None:
                 status.phase = "stopping"
                 raise
             except Exception as exc:
+                if _stopping():
+                    # procrastinate swallowed our cancel and then failed on its way out (its
+                    # unregistration needs the database, which may be what is gone): stop.
+                    status.phase = "stopping"
+                    raise asyncio.CancelledError from exc
                 # Broad on purpose: whatever stopped it, the process must go on taking work.
                 logger.exception("the job worker failed; starting it again in %g s", pause)
                 status.last_error = f"{type(exc).__name__}: {exc}"
             else:
+                if _stopping():
+                    status.phase = "stopping"
+                    raise asyncio.CancelledError
                 logger.error("the job worker stopped by itself; starting it again in %g s", pause)
                 status.last_error = "stopped by itself"
             status.phase = "restarting"
@@ -217,6 +256,12 @@ async def run_worker(runtime: Runtime, concurrency: int) -> None:
             pause = min(pause * 2, _RESTART_MAX_PAUSE)
     finally:
         status.phase = "stopped"
+
+
+def _stopping() -> bool:
+    """Whether this task was asked to stop, even if the cancellation was swallowed below it."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _registered_id(worker: Worker) -> Callable[[], int | None]:

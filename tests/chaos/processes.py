@@ -137,11 +137,20 @@ class BcsProcess:
 
 
 class ApiProcess(BcsProcess):
-    """`bcs serve --no-worker` on a fixed port (a restart comes back on the same address)."""
+    """`bcs serve --no-worker` (or, `with_worker`, plain `bcs serve`) on a fixed port (a
+    restart comes back on the same address)."""
 
-    def __init__(self, env: Mapping[str, str], log_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log_dir: Path,
+        port: int | None = None,
+        *,
+        with_worker: bool = False,
+    ) -> None:
         self.port = port or free_port()
-        super().__init__("api", ["serve", "--no-worker", "--port", str(self.port)], env, log_dir)
+        args = ["serve", "--port", str(self.port)] + ([] if with_worker else ["--no-worker"])
+        super().__init__("api", args, env, log_dir)
 
     @property
     def url(self) -> str:
