@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 
 def check_storable_text(value: object) -> None:
@@ -46,3 +46,25 @@ class InputModel(StorableModel):
     """A request body: unknown fields are refused, and every string must be storable."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _refuse_null(value: object) -> object:
+    if value is None:
+        raise ValueError("cannot be null: leave the field out to keep its value")
+    return value
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    """The documented schema of a NOT_NULL field: what it accepts, null not among it."""
+    options = [option for option in schema.pop("anyOf", []) if option.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+    schema.pop("default", None)
+
+
+NOT_NULL = (BeforeValidator(_refuse_null), Field(json_schema_extra=_without_null))
+"""For an update's required field (`Annotated[Name | None, *NOT_NULL] = None`): left out, it
+keeps its value; an explicit null is a 422 naming the field rather than a silent no-op
+(pydantic runs validators on the values given, never on the default), and the schema says so."""

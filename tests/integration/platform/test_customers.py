@@ -146,6 +146,15 @@ class TestUpdateCustomer:
         assert await column_value(runtime, Customer.email, customer["id"]) == "john@example.com"
         assert await events_of(runtime, tenant.tenant_id, "customer.updated") == []
 
+    async def test_a_null_name_is_422_and_changes_nothing(
+        self, tenant: TenantHandle, runtime: Runtime
+    ) -> None:
+        customer = await create_customer(tenant.http)
+        response = await tenant.http.put(f"/api/customers/{customer['id']}", json={"name": None})
+        assert_unprocessable(response, ["body", "name"])
+        assert await column_value(runtime, Customer.name, customer["id"]) == customer["name"]
+        assert await events_of(runtime, tenant.tenant_id, "customer.updated") == []
+
     async def test_an_unknown_id_is_404(self, tenant: TenantHandle) -> None:
         response = await tenant.http.put(f"/api/customers/{uuid.uuid4()}", json={"name": "X"})
         assert_plain_error(response, 404)

@@ -39,6 +39,7 @@ class TestSendEmail:
         assert body["subject"] == "Welcome John!"
         assert body["template"] == "welcome_email"
         assert body["body"] is None
+        assert body["message"] is None  # an email has a subject and a body
 
     async def test_emits_notification_sent(self, tenant: TenantHandle, runtime: Runtime) -> None:
         sent = await create(tenant.http, "/api/notifications/email", {**EMAIL, "body": "Hi"})
@@ -75,6 +76,7 @@ class TestSendSms:
         body = response.json()
         assert (body["channel"], body["status"]) == ("sms", "sent")
         assert (body["to"], body["body"]) == ("+1 555 0100", "Your order shipped")
+        assert body["message"] == "Your order shipped"  # as the request named it
         event = await only_event(runtime, tenant.tenant_id, "notification.sent")
         assert_event_carries(event, body, "notification_id")
 
@@ -106,6 +108,7 @@ class TestSendChannelMessage:
             "sent",
             CHANNEL["message"],
         )
+        assert body["message"] == CHANNEL["message"]
         event = await only_event(runtime, tenant.tenant_id, "notification.sent")
         assert_event_carries(event, body, "notification_id")
 

@@ -173,6 +173,17 @@ class TestUpdateProduct:
         assert await column_value(runtime, Product.price, product["id"]) == Decimal("3.00")
         assert await events_of(runtime, tenant.tenant_id, "product.updated") == []
 
+    @pytest.mark.parametrize("field", ["name", "price"])
+    async def test_null_for_a_required_field_is_422_and_changes_nothing(
+        self, tenant: TenantHandle, runtime: Runtime, field: str
+    ) -> None:
+        """Leaving a field out keeps it; null cannot mean "keep" (nor clear a required field)."""
+        product = await create_product(tenant.http, name="Mug", price=3)
+        response = await tenant.http.put(f"/api/products/{product['id']}", json={field: None})
+        assert_unprocessable(response, ["body", field])
+        assert await column_value(runtime, Product.name, product["id"]) == "Mug"
+        assert await events_of(runtime, tenant.tenant_id, "product.updated") == []
+
     async def test_taking_another_products_sku_is_409_and_changes_nothing(
         self, tenant: TenantHandle, runtime: Runtime
     ) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from bettercallsold.inputs import InputModel
+from bettercallsold.inputs import NOT_NULL, InputModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Phone = Annotated[
@@ -25,7 +25,7 @@ class CustomerCreate(InputModel):
 class CustomerUpdate(InputModel):
     """Any subset of the fields; an absent field keeps its value, null clears email/phone."""
 
-    name: Name | None = None
+    name: Annotated[Name | None, *NOT_NULL] = None
     email: EmailStr | None = None
     phone: Phone | None = None
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None

@@ -59,8 +59,8 @@ async def update_customer(
     customer = await get_owned(session, Customer, context.tenant_id, customer_id, for_update=True)
     changes = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
-        if value is None and field in {"name", "tags"}:
-            continue  # required fields cannot be cleared; null means "unchanged"
+        if value is None and field == "tags":
+            continue  # null tags mean "unchanged" (a null name or price is refused: 422)
         setattr(customer, field, value)
     await session.flush()
     await session.refresh(customer)

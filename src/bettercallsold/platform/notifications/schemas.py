@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, computed_field
 
 from bettercallsold.inputs import InputModel
 
@@ -48,3 +48,10 @@ class NotificationOut(BaseModel):
     template: str | None
     provider: str
     created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def message(self) -> str | None:
+        """The text of an SMS or channel message under the name those endpoints take it by
+        (`body` holds it too); null for an email."""
+        return None if self.channel == "email" else self.body

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from bettercallsold.inputs import InputModel
+from bettercallsold.inputs import NOT_NULL, InputModel
 from bettercallsold.platform.money import NonNegativeMoney
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -29,8 +29,8 @@ class ProductCreate(InputModel):
 class ProductUpdate(InputModel):
     """Any subset of the fields; an absent field keeps its value."""
 
-    name: Name | None = None
-    price: NonNegativeMoney | None = None
+    name: Annotated[Name | None, *NOT_NULL] = None
+    price: Annotated[NonNegativeMoney | None, *NOT_NULL] = None
     description: Annotated[str, Field(max_length=10_000)] | None = None
     sku: Sku | None = None
     inventory: Inventory | None = None

@@ -74,8 +74,8 @@ async def update_product(
     product = await get_owned(session, Product, context.tenant_id, product_id, for_update=True)
     changes = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
-        if value is None and field in {"name", "price", "tags"}:
-            continue  # required fields cannot be cleared; null means "unchanged"
+        if value is None and field == "tags":
+            continue  # null tags mean "unchanged" (a null name or price is refused: 422)
         setattr(product, field, value)
     await _flush_product(session)
     await session.refresh(product)
