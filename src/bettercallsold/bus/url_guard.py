@@ -94,11 +94,24 @@ def parse_url(url: str) -> ParsedUrl:
         raise UrlRefused("the URL may not carry credentials")
     if any(character.isspace() for character in url):
         raise UrlRefused("the URL may not contain spaces")
-    if parts.hostname.rstrip(".").lower() == urlsplit(INPROCESS_BASE_URL).hostname:
+    # "localhost." and "127.0.0.1." are localhost and 127.0.0.1: judge the name without the dot.
+    host = parts.hostname.rstrip(".").lower()
+    if host == urlsplit(INPROCESS_BASE_URL).hostname:
         # The shared HTTP client routes this name into the app itself: never a tenant's target.
         raise UrlRefused("this host name is reserved")
     default_port = 443 if parts.scheme == "https" else 80
-    return ParsedUrl(parts.scheme, parts.hostname, port or default_port, url)
+    return ParsedUrl(parts.scheme, host, port or default_port, url)
+
+
+_LOCAL_ONLY_SUFFIXES = ("localhost", "local", "internal", "localdomain", "home.arpa")
+"""Special-use names (RFC 6761 `localhost`, mDNS `.local`, ICANN's private-use `.internal`
+where `metadata.google.internal` lives, `home.arpa`): they only ever name machines on the
+local network, so they are refused by name, even before they resolve (a name that does not
+resolve yet is otherwise accepted and re-checked before every attempt)."""
+
+
+def _local_only_name(host: str) -> bool:
+    return any(host == suffix or host.endswith("." + suffix) for suffix in _LOCAL_ONLY_SUFFIXES)
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -167,6 +180,8 @@ async def check_url(
     literal = _literal_address(parsed.host)
     if literal is not None:
         addresses: list[IPAddress] = [literal]
+    elif _local_only_name(parsed.host):
+        raise UrlRefused(f"{parsed.host} is a local network name, which webhooks may not call")
     else:
         try:
             async with asyncio.timeout(resolve_timeout):

@@ -102,8 +102,19 @@ class TestSsrf:
         assert fetched.json()["url"] == URL
 
 
-async def test_localhost_through_the_system_resolver_is_refused(tenant: TenantHandle) -> None:
-    response = await create(tenant.http, url="http://localhost:8000/hook")
+async def test_localhost_is_refused_by_name(tenant: TenantHandle) -> None:
+    response = await create(tenant.http, url="http://localhost.:8000/hook")
+    assert response.status_code == 422
+    assert "local network name" in response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize("host", ["127.1", "2130706433", "0x7f000001"])
+async def test_loopback_through_the_system_resolver_is_refused(
+    tenant: TenantHandle, host: str
+) -> None:
+    """Not literal addresses to Python, so the system resolver answers (inet_aton's forms):
+    127.0.0.1, refused."""
+    response = await create(tenant.http, url=f"http://{host}:8000/hook")
     assert response.status_code == 422
     assert "loopback" in response.json()["detail"][0]["msg"]
 

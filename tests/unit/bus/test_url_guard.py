@@ -117,6 +117,35 @@ class TestCheckUrl:
         with pytest.raises(UrlRefused):
             await check_url(url, allow_private=False, resolver=PUBLIC)
 
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://localhost:9913/",
+            "http://localhost.:9913/",
+            "http://LocalHost/",
+            "http://app.localhost/",
+            "http://printer.local/",
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "http://metadata.google.internal./computeMetadata/v1/",
+            "http://nas.home.arpa/",
+            "http://box.localdomain/",
+            "http://127.0.0.1.:9913/",
+        ],
+    )
+    async def test_refuses_local_network_names_without_resolving_them(self, url: str) -> None:
+        """Refused by name: in a sandbox without DNS they would not resolve, and a name that
+        does not resolve yet is otherwise accepted (and re-checked at every attempt)."""
+
+        async def never(host: str, port: int) -> Sequence[str]:
+            raise AssertionError(f"{host} was resolved")
+
+        with pytest.raises(UrlRefused, match=r"local network name|loopback"):
+            await check_url(url, allow_private=False, resolver=never)
+
+    async def test_local_names_are_allowed_with_private_urls(self) -> None:
+        target = await check_url("http://localhost:9/x", allow_private=True, resolver=PUBLIC)
+        assert target == Target("http://localhost:9/x")
+
     async def test_names_the_resolved_address(self) -> None:
         with pytest.raises(UrlRefused, match=r"internal\.example\.com resolves to 10\.1\.2\.3"):
             await check_url("http://internal.example.com/", allow_private=False, resolver=PUBLIC)
