@@ -8,18 +8,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-import procrastinate
 import pytest
-from procrastinate.jobs import Job
 from sqlalchemy import text
 
 from bettercallsold.automation import repository
 from bettercallsold.automation.tasks import purge_received_events, run_purge
-from bettercallsold.jobs import make_job_app
 from bettercallsold.runtime import Runtime
 from bettercallsold.types import utcnow
 from tests.integration.automation.conftest import MakeFlow, SendEvent, executions_for_event
 from tests.integration.conftest import MakeTenant, TenantHandle
+from tests.integration.jobs import job_context, periodic_task
 
 CUSTOMER = {"customer_id": "c-1", "name": "John Doe", "email": "john@example.com"}
 
@@ -139,27 +137,16 @@ class TestPeriodicTask:
         self, runtime: Runtime, receive: Receive, tenant: TenantHandle
     ) -> None:
         old = await receive(tenant, days_old=_old(runtime))
-        job = Job(
-            id=1,
-            queue="maintenance",
-            lock=None,
+        context = job_context(
+            runtime,
+            "automation:purge_received_events",
             queueing_lock="automation:purge_received_events",
-            task_name="automation:purge_received_events",
-        )
-        context = procrastinate.JobContext(
-            app=runtime.job_app,
-            job=job,
-            start_timestamp=0.0,
-            additional_context={"runtime": runtime},
-            abort_reason=lambda: None,
         )
         await purge_received_events.func(context, timestamp=0)
         assert await _remaining(runtime, [old]) == 0
 
     def test_the_purge_runs_hourly_on_the_maintenance_queue(self, runtime: Runtime) -> None:
-        app = make_job_app(runtime.database_url)
-        periodic = {p.task.name: p for p in app.periodic_registry.periodic_tasks.values()}
-        task = periodic["automation:purge_received_events"].task
-        assert periodic["automation:purge_received_events"].cron == "47 * * * *"
-        assert task.queue == "maintenance"
-        assert task.queueing_lock == "automation:purge_received_events"
+        periodic = periodic_task(runtime, "automation:purge_received_events")
+        assert periodic.cron == "47 * * * *"
+        assert periodic.task.queue == "maintenance"
+        assert periodic.task.queueing_lock == "automation:purge_received_events"

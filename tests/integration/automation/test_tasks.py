@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import procrastinate
 import pytest
-from procrastinate.jobs import Job
 
 from bettercallsold.automation import runner, tasks
 from bettercallsold.automation.errors import ReceiverUnavailable
@@ -22,23 +21,12 @@ from tests.integration.automation.conftest import (
     executions_of,
 )
 from tests.integration.conftest import TenantHandle
+from tests.integration.jobs import job_context
 
 
 def _context(runtime: Runtime, attempts: int) -> procrastinate.JobContext:
-    job = Job(
-        id=1,
-        queue=runner.EXECUTIONS_QUEUE,
-        lock=None,
-        queueing_lock=None,
-        task_name=runner.RUN_EXECUTION_TASK,
-        attempts=attempts,
-    )
-    return procrastinate.JobContext(
-        app=runtime.job_app,
-        job=job,
-        start_timestamp=0.0,
-        additional_context={"runtime": runtime},
-        abort_reason=lambda: None,
+    return job_context(
+        runtime, runner.RUN_EXECUTION_TASK, queue=runner.EXECUTIONS_QUEUE, attempts=attempts
     )
 
 

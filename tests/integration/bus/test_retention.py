@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-import procrastinate
 import pytest
-from procrastinate.jobs import Job
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
@@ -24,11 +22,11 @@ from bettercallsold.bus.models import (
 )
 from bettercallsold.bus.outbox import new_event_id
 from bettercallsold.bus.tasks import PURGE_BATCH, purge_history, run_purge
-from bettercallsold.jobs import make_job_app
 from bettercallsold.runtime import Runtime
 from bettercallsold.types import utcnow
 from tests.integration.bus.conftest import eventually
 from tests.integration.conftest import MakeTenant, TenantHandle
+from tests.integration.jobs import job_context, periodic_task
 
 
 @dataclass(frozen=True)
@@ -284,27 +282,12 @@ class TestPeriodicTask:
         self, runtime: Runtime, make_event: MakeEvent, tenant: TenantHandle
     ) -> None:
         old = await make_event(tenant, "delivered", days_old=_old(runtime))
-        job = Job(
-            id=1,
-            queue="maintenance",
-            lock=None,
-            queueing_lock="bus:purge_history",
-            task_name="bus:purge_history",
-        )
-        context = procrastinate.JobContext(
-            app=runtime.job_app,
-            job=job,
-            start_timestamp=0.0,
-            additional_context={"runtime": runtime},
-            abort_reason=lambda: None,
-        )
+        context = job_context(runtime, "bus:purge_history", queueing_lock="bus:purge_history")
         await purge_history.func(context, timestamp=0)
         assert await _events(runtime, [old]) == 0
 
     def test_the_purge_runs_hourly_on_the_maintenance_queue(self, runtime: Runtime) -> None:
-        app = make_job_app(runtime.database_url)
-        periodic = {p.task.name: p for p in app.periodic_registry.periodic_tasks.values()}
-        task = periodic["bus:purge_history"].task
-        assert periodic["bus:purge_history"].cron == "41 * * * *"
-        assert task.queue == "maintenance"
-        assert task.queueing_lock == "bus:purge_history"
+        periodic = periodic_task(runtime, "bus:purge_history")
+        assert periodic.cron == "41 * * * *"
+        assert periodic.task.queue == "maintenance"
+        assert periodic.task.queueing_lock == "bus:purge_history"
