@@ -7,7 +7,9 @@ field, so a client's odd string is its mistake, never a 500 from the database dr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -68,3 +70,20 @@ NOT_NULL = (BeforeValidator(_refuse_null), Field(json_schema_extra=_without_null
 """For an update's required field (`Annotated[Name | None, *NOT_NULL] = None`): left out, it
 keeps its value; an explicit null is a 422 naming the field rather than a silent no-op
 (pydantic runs validators on the values given, never on the default), and the schema says so."""
+
+
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value.strip()):
+        raise ValueError("must be an ISO 8601 date-time such as 2026-11-27T10:00:00Z")
+    return value
+
+
+ISO_TEXT = BeforeValidator(_iso_text)
+"""For a date-time field (`Annotated[datetime, ISO_TEXT]`): only ISO 8601 text. pydantic alone
+reads `5` or "1795665870" as seconds since 1970, turning a template that rendered the wrong field
+into a date in 1970."""

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from bettercallsold.inputs import ISO_TEXT
+
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 # Strict numbers: a JSON `true` is not a price, and neither is "1e400" (infinity).
 Price = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
@@ -95,7 +97,7 @@ class CreateNotification(_Payload):
 class CreateTask(_Payload):
     title: NonEmpty
     description: str | None = None
-    due_date: datetime | None = None
+    due_date: Annotated[datetime, ISO_TEXT] | None = None
     assignee: str | None = None
 
 

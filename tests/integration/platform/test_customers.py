@@ -146,6 +146,12 @@ class TestUpdateCustomer:
         assert await column_value(runtime, Customer.email, customer["id"]) == "john@example.com"
         assert await events_of(runtime, tenant.tenant_id, "customer.updated") == []
 
+    async def test_null_tags_clear_them(self, tenant: TenantHandle) -> None:
+        customer = await create_customer(tenant.http, tags=["vip"])
+        response = await tenant.http.put(f"/api/customers/{customer['id']}", json={"tags": None})
+        assert response.status_code == 200
+        assert response.json()["tags"] == []
+
     async def test_a_null_name_is_422_and_changes_nothing(
         self, tenant: TenantHandle, runtime: Runtime
     ) -> None:

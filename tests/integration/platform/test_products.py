@@ -173,6 +173,13 @@ class TestUpdateProduct:
         assert await column_value(runtime, Product.price, product["id"]) == Decimal("3.00")
         assert await events_of(runtime, tenant.tenant_id, "product.updated") == []
 
+    async def test_null_tags_clear_them(self, tenant: TenantHandle) -> None:
+        product = await create_product(tenant.http, tags=["kitchen"])
+        response = await tenant.http.put(f"/api/products/{product['id']}", json={"tags": None})
+        assert response.status_code == 200
+        assert response.json()["tags"] == []
+        assert (await tenant.http.get(f"/api/products/{product['id']}")).json()["tags"] == []
+
     @pytest.mark.parametrize("field", ["name", "price"])
     async def test_null_for_a_required_field_is_422_and_changes_nothing(
         self, tenant: TenantHandle, runtime: Runtime, field: str

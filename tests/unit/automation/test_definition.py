@@ -316,6 +316,18 @@ class TestActionSteps:
         problem = only_problem(action(action_type="create_product", **payload))
         assert (problem.step_id, problem.field) == ("a1", field)
 
+    @pytest.mark.parametrize("due_date", [5, "1795665870", "2026-12-01", True])
+    def test_a_literal_due_date_must_be_iso_8601(self, due_date: object) -> None:
+        """Not seconds since 1970: the platform refuses it, so the flow is refused at save."""
+        problem = only_problem(action(action_type="create_task", title="T", due_date=due_date))
+        assert (problem.step_id, problem.field) == ("a1", "payload_template.due_date")
+
+    def test_a_templated_due_date_is_checked_when_rendered(self) -> None:
+        assert (
+            problems_of(action(action_type="create_task", title="T", due_date="{{now + 3 days}}"))
+            == []
+        )
+
     def test_nested_literal_values_are_checked(self) -> None:
         step = action(
             action_type="create_order",

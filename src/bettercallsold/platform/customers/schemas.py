@@ -23,7 +23,8 @@ class CustomerCreate(InputModel):
 
 
 class CustomerUpdate(InputModel):
-    """Any subset of the fields; an absent field keeps its value, null clears email/phone."""
+    """Any subset of the fields; an absent field keeps its value, null clears email, phone and
+    tags, and a null name is a 422."""
 
     name: Annotated[Name | None, *NOT_NULL] = None
     email: EmailStr | None = None

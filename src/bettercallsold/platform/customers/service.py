@@ -60,7 +60,7 @@ async def update_customer(
     changes = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
         if value is None and field == "tags":
-            continue  # null tags mean "unchanged" (a null name or price is refused: 422)
+            value = []  # null clears what can be cleared (a null name or price is a 422)
         setattr(customer, field, value)
     await session.flush()
     await session.refresh(customer)

@@ -27,7 +27,8 @@ class ProductCreate(InputModel):
 
 
 class ProductUpdate(InputModel):
-    """Any subset of the fields; an absent field keeps its value."""
+    """Any subset of the fields; an absent field keeps its value, null clears description,
+    sku, inventory and tags, and a null name or price is a 422."""
 
     name: Annotated[Name | None, *NOT_NULL] = None
     price: Annotated[NonNegativeMoney | None, *NOT_NULL] = None

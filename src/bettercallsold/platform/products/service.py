@@ -75,7 +75,7 @@ async def update_product(
     changes = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
         if value is None and field == "tags":
-            continue  # null tags mean "unchanged" (a null name or price is refused: 422)
+            value = []  # null clears what can be cleared (a null name or price is a 422)
         setattr(product, field, value)
     await _flush_product(session)
     await session.refresh(product)

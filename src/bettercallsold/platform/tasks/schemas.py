@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
@@ -9,13 +8,12 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
 )
 
-from bettercallsold.inputs import InputModel
+from bettercallsold.inputs import ISO_TEXT, InputModel
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Assignee = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -37,20 +35,7 @@ def _readable_instant(value: datetime) -> datetime:
     return value
 
 
-_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
-
-
-def _iso_text(value: object) -> object:
-    """Only ISO 8601 text: pydantic alone would read `5` or "1795665870" as seconds since 1970,
-    turning a template that rendered the wrong field into a task due in 1970."""
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value.strip()):
-        raise ValueError("due_date must be an ISO 8601 date-time such as 2026-11-27T10:00:00Z")
-    return value
-
-
-DueDate = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_readable_instant)]
+DueDate = Annotated[AwareDatetime, ISO_TEXT, AfterValidator(_readable_instant)]
 
 
 class TaskCreate(InputModel):
