@@ -17,7 +17,7 @@ import httpx
 import psycopg
 import pytest
 
-from bettercallsold.db.url import libpq_url, with_database
+from bettercallsold.db.url import database_name, libpq_url, with_database
 from tests.chaos.processes import ApiProcess, BcsProcess, base_env
 from tests.chaos.system import create_tenant
 from tests.conftest import _server_url
@@ -43,7 +43,7 @@ async def test_requests_get_503_and_sigterm_still_stops_the_process(
     async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
         assert (await client.get("/api/products", headers=headers)).status_code == 200
 
-        name = chaos_database_url.rsplit("/", 1)[-1]
+        name = database_name(chaos_database_url)
         admin_url = libpq_url(with_database(_server_url(), "postgres"))
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # type: ignore[arg-type]
