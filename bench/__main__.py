@@ -4,16 +4,23 @@ Starts `bcs serve` (and `--workers` `bcs worker`s) on a fresh database for each 
 platform API, and reads the figures from the database's own timestamps. Prints a table and
 writes JSON to bench/results/. Figures are medians over --runs (each run a fresh system).
 
-Scenarios: steady (saturation throughput, then latency at half of it), burst (a live sale on
-one tenant while another's customers keep flowing), flows (cost vs other tenants' flows),
-steps (cost vs actions per flow), soak (memory over time, with --soak).
+Scenarios: steady (a drained backlog, then a near-empty queue at half the drained rate, side
+by side: executions/s, CPU and database transactions per execution, each window closed only when
+the job queue is empty; latency in the near-empty regime), burst (a live sale on one tenant while
+another's customers keep flowing), flows (cost vs other tenants' flows), steps (cost vs actions
+per flow), soak (memory over time, with --soak).
+
+`--src PATH` runs the `bcs` processes on another checkout's code (PATH = its `src`), with this
+venv: alternate runs of two checkouts to compare "before" and "after" (bench/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -59,7 +66,14 @@ def main() -> None:
     parser.add_argument("--soak", type=float, nargs="?", const=600, default=0, metavar="SECONDS")
     parser.add_argument("--soak-rate", type=float, default=20)
     parser.add_argument("--profile", metavar="FILE", help="py-spy samples of `bcs serve` (raw)")
+    parser.add_argument(
+        "--src",
+        metavar="PATH",
+        help="run this `src` directory's code (another checkout), i.e. PYTHONPATH=PATH",
+    )
     args = parser.parse_args()
+    if args.src:
+        _use_source(Path(args.src))
     databases = ["embedded", "server"] if args.database == "both" else [args.database]
     chosen = list(ALL) if "all" in args.scenario else list(args.scenario)
     if args.soak:
@@ -88,6 +102,19 @@ def main() -> None:
     print(f"\nJSON: {out}")
 
 
+def _use_source(src: Path) -> None:
+    """Put `src` first on the path of every `bcs` process (they inherit our environment) and of
+    this one (the embedded server's URL, the flow examples)."""
+    src = src.resolve()
+    if not (src / "bettercallsold" / "__init__.py").exists():
+        raise SystemExit(f"--src {src}: no bettercallsold package there")
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(src), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    )
+    sys.path.insert(0, str(src))
+    print(f"code under test: {src}")
+
+
 def _run(scenario: str, system: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     if scenario == "steady":
         return scenarios.steady(system, args.events, args.rate)
@@ -102,11 +129,70 @@ def _run(scenario: str, system: Any, args: argparse.Namespace) -> list[dict[str,
     return [scenarios.soak(system, args.soak_rate, args.soak)]
 
 
+PHASES = (("drained_", "drained backlog"), ("near_empty_", "near-empty queue"))
+# Rows of the side-by-side table first in this order, then the rest as they come.
+FIRST_ROWS = (
+    "rate_per_s",
+    "offered_per_s",
+    "events",
+    "completed",
+    "executions_per_s",
+    "sustained_executions_per_s",
+    "seconds_to_empty_queue",
+    "cpu_ms_per_execution",
+    "db_transactions_per_execution",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "mean_ms",
+    "queued_jobs_peak",
+    "queued_jobs_mean",
+)
+
+
+def _phase_rows(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{figure: {phase title: value}} from the `drained_*` / `near_empty_*` keys (nested dicts
+    flattened as `figure[key]`); `sustained_executions_per_s` is the drained phase's."""
+    by_phase: dict[str, dict[str, Any]] = {title: {} for _, title in PHASES}
+    for key, value in result.items():
+        for prefix, title in PHASES:
+            if key.startswith(prefix):
+                by_phase[title][key.removeprefix(prefix)] = value
+    if "sustained_executions_per_s" in result:
+        by_phase[PHASES[0][1]]["sustained_executions_per_s"] = result["sustained_executions_per_s"]
+    names = [n for n in FIRST_ROWS if any(n in figures for figures in by_phase.values())]
+    for figures in by_phase.values():
+        names += [n for n in figures if n not in names]
+    rows: dict[str, dict[str, Any]] = {}
+    for name in names:
+        values = {title: figures.get(name) for title, figures in by_phase.items()}
+        nested = [v for v in values.values() if isinstance(v, dict)]
+        if not nested:
+            rows[name] = values
+            continue
+        for sub in dict.fromkeys(k for v in nested for k in v):
+            rows[f"{name}[{sub}]"] = {
+                title: v.get(sub) if isinstance(v, dict) else None for title, v in values.items()
+            }
+    return rows
+
+
 def _print(result: dict[str, Any]) -> None:
     title = f"{result['scenario']} | {result['database']} PostgreSQL"
     print(f"\n== {title}, {result['workers']} extra workers, median of {result['runs']} runs")
+    phased = any(key.startswith(prefix) for key in result for prefix, _ in PHASES)
+    if phased:
+        print(f"  {'':44} " + " ".join(f"{t:>18}" for _, t in PHASES))
+        for name, values in _phase_rows(result).items():
+            cells = ("-" if v is None else str(v) for v in values.values())
+            print(f"  {name:44} " + " ".join(f"{c:>18}" for c in cells))
     for key, value in result.items():
         if key in {"scenario", "database", "runs", "workers"}:
+            continue
+        if phased and (
+            key == "sustained_executions_per_s"
+            or any(key.startswith(prefix) for prefix, _ in PHASES)
+        ):
             continue
         if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
             columns = list(next(iter(value.values())))

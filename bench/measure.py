@@ -48,6 +48,26 @@ STATUS_SQL = """
 SELECT status, count(*) FROM automation_executions WHERE tenant_id = %(tenant)s GROUP BY status
 """
 
+# procrastinate's queue, whatever the tasks are: jobs waiting or running, in any queue but the
+# periodic housekeeping one (its jobs are deferred every minute whether or not anything happens).
+QUEUED_SQL = """
+SELECT count(*) FILTER (WHERE status = 'todo') AS todo,
+       count(*) FILTER (WHERE status = 'doing') AS doing
+FROM procrastinate_jobs
+WHERE status IN ('todo', 'doing') AND queue_name <> 'maintenance'
+"""
+
+# One probe for "is the phase over": the tenant's executions (all, and those not finished), the
+# queue, and PostgreSQL's clock (the same clock as the rows' timestamps).
+DRAINED_SQL = """
+SELECT (SELECT count(*) FROM automation_executions WHERE tenant_id = %(tenant)s),
+       (SELECT count(*) FROM automation_executions
+        WHERE tenant_id = %(tenant)s AND status IN ('pending', 'running')),
+       (SELECT count(*) FROM procrastinate_jobs
+        WHERE status IN ('todo', 'doing') AND queue_name <> 'maintenance'),
+       extract(epoch FROM clock_timestamp())
+"""
+
 
 @dataclass
 class Latencies:
@@ -179,6 +199,8 @@ class CpuMeter:
             return None
         return float(times.user + times.system)
 
+    _stopped: bool = False
+
     def __enter__(self) -> CpuMeter:
         for pid, role in self.list_roles().items():
             cpu = self._cpu(pid)
@@ -187,6 +209,13 @@ class CpuMeter:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Close the window (once; `__exit__` after an explicit `stop()` changes nothing)."""
+        if self._stopped:
+            return
+        self._stopped = True
         for pid, role in self.list_roles().items():
             cpu = self._cpu(pid)
             if cpu is None:
@@ -195,6 +224,48 @@ class CpuMeter:
             self.spent[role] = self.spent.get(role, 0.0) + max(0.0, cpu - before)
 
     def per_item_ms(self, items: int) -> dict[str, float]:
+        """ms per item by role, and `total`: every process, PostgreSQL included."""
         if items <= 0:
             return {}
-        return {role: round(1000 * s / items, 1) for role, s in sorted(self.spent.items())}
+        by_role = {role: round(1000 * s / items, 1) for role, s in sorted(self.spent.items())}
+        return by_role | {"total": round(1000 * sum(self.spent.values()) / items, 1)}
+
+
+@dataclass
+class QueueSampler:
+    """Samples procrastinate's queue (`QUEUED_SQL`: jobs waiting, jobs running) in a thread:
+    the size of the backlog being drained, or how near empty a "near-empty" queue was."""
+
+    connect: Callable[[], psycopg.Connection[Any]]
+    interval_s: float = 0.5
+    samples: list[tuple[int, int]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> QueueSampler:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+
+    def _run(self) -> None:
+        with self.connect() as connection:
+            while not self._stop.is_set():
+                row = connection.execute(QUEUED_SQL).fetchone()
+                if row is not None:
+                    self.samples.append((int(row[0]), int(row[1])))
+                self._stop.wait(self.interval_s)
+
+    def figures(self) -> dict[str, float]:
+        waiting = [todo for todo, _ in self.samples] or [0]
+        return {
+            "queued_jobs_peak": max(waiting),
+            "queued_jobs_mean": round(statistics.fmean(waiting), 1),
+        }

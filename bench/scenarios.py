@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
+import importlib.util
 import json
 import time
 import uuid
@@ -14,22 +16,41 @@ from typing import Any
 import httpx
 
 from bench.measure import (
+    DRAINED_SQL,
     EXECUTION_SPAN_SQL,
+    QUEUED_SQL,
     CpuMeter,
     Latencies,
     MemorySampler,
+    QueueSampler,
     latencies,
     statuses,
     wait_for,
 )
-from bench.system import RunningSystem
+from bench.system import BenchConnection, RunningSystem
 
-WELCOME: dict[str, Any] = json.loads(
-    (
-        Path(__file__).parents[1]
-        / "src/bettercallsold/automation/examples/01-welcome-new-customer.json"
-    ).read_text()
-)
+STATS_FLUSH_S = 11.0
+"""PostgreSQL 15+ publishes a backend's counters (pg_stat_database) at most once a second while
+it works, and 10 s after it goes idle: wait this long before reading them at a window's edge."""
+
+
+def _examples() -> Path:
+    """The flow examples of the code under test (PYTHONPATH, `--src`), found without importing it;
+    this checkout's when it has none."""
+    spec = importlib.util.find_spec("bettercallsold")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        found = Path(location) / "automation/examples"
+        if found.is_dir():
+            return found
+    return Path(__file__).parents[1] / "src/bettercallsold/automation/examples"
+
+
+@functools.cache
+def welcome() -> dict[str, Any]:
+    """The seed's welcome flow (`01-welcome-new-customer.json`)."""
+    loaded: dict[str, Any] = json.loads((_examples() / "01-welcome-new-customer.json").read_text())
+    return loaded
+
 
 ORDER_FLOW: dict[str, Any] = {
     "name": "Live sale: note every order",
@@ -57,7 +78,7 @@ ORDER_FLOW: dict[str, Any] = {
 
 def flow_with_actions(actions: int) -> dict[str, Any]:
     """The welcome flow's condition, then `actions` actions (emails and tasks, alternating)."""
-    flow = copy.deepcopy(WELCOME)
+    flow = copy.deepcopy(welcome())
     condition, email, task = flow["flow_definition"]["steps"]
     steps = [condition]
     for index in range(actions):
@@ -78,7 +99,7 @@ def _client(system: RunningSystem, token: str) -> httpx.AsyncClient:
     )
 
 
-def setup_tenant(system: RunningSystem, flow: dict[str, Any] | None = WELCOME) -> tuple[str, str]:
+def setup_tenant(system: RunningSystem, flow: dict[str, Any] | None) -> tuple[str, str]:
     tenant_id, token = system.create_tenant(f"bench-{uuid.uuid4().hex[:8]}")
     if flow is not None:
         response = httpx.post(
@@ -140,12 +161,17 @@ def drive_customers(
     return asyncio.run(drive(system, token, rate, count))
 
 
-def _customers(system: RunningSystem, tenant: str) -> int:
+def _customers(system: RunningSystem, tenant: str) -> tuple[int, float]:
+    """The tenant's customers, and the first one's `created_at` (PostgreSQL's clock, epoch s)."""
     with system.connect() as connection:
         row = connection.execute(
-            "SELECT count(*) FROM customers WHERE tenant_id = %(t)s", {"t": tenant}
+            "SELECT count(*), extract(epoch FROM min(created_at)) FROM customers"
+            " WHERE tenant_id = %(t)s",
+            {"t": tenant},
         ).fetchone()
-    return int(str(row[0])) if row else 0
+    if not row or not row[0]:
+        return 0, 0.0
+    return int(row[0]), float(row[1])
 
 
 def _settle(system: RunningSystem, tenant: str, expected: int, timeout_s: float) -> None:
@@ -191,14 +217,54 @@ def _figures(
 
 
 def _transactions(system: RunningSystem) -> int:
-    """Transactions committed or rolled back in our database so far (every autocommit
-    statement is one): a proxy for round trips."""
+    """Transactions committed or rolled back in our database, as published so far (every
+    autocommit statement is one): a proxy for round trips."""
     with system.connect() as connection:
         row = connection.execute(
             "SELECT xact_commit + xact_rollback FROM pg_stat_database"
             " WHERE datname = current_database()"
         ).fetchone()
-    return int(str(row[0])) if row else 0
+    return int(row[0]) if row else 0
+
+
+def _wait_queue_empty(system: RunningSystem, timeout_s: float) -> int:
+    """Wait until procrastinate's queue is empty (`QUEUED_SQL`); the jobs left if it never is."""
+    left = 0
+    with system.connect() as connection:
+
+        def empty() -> bool:
+            nonlocal left
+            row = connection.execute(QUEUED_SQL).fetchone()
+            left = int(row[0]) + int(row[1]) if row else 0
+            return left == 0
+
+        wait_for(empty, timeout_s)
+    return left
+
+
+def _wait_drained(
+    system: RunningSystem, tenant: str, expected: int, timeout_s: float
+) -> dict[str, float]:
+    """Wait until the tenant has `expected` executions, none pending or running, AND the queue
+    is empty (no job waiting or running in any queue but the periodic maintenance one: whatever
+    the tasks are, e.g. deliveries of events no flow consumes). Returns PostgreSQL's clock at that
+    moment (`at`, epoch s; within the 0.1 s poll), and what was left if the timeout came first."""
+    found: dict[str, float] = {}
+    with system.connect() as connection:
+
+        def drained() -> bool:
+            row = connection.execute(DRAINED_SQL, {"tenant": tenant}).fetchone()
+            assert row is not None
+            found.update(
+                executions=int(row[0]),
+                unfinished=int(row[1]),
+                queue_left=int(row[2]),
+                at=float(row[3]),
+            )
+            return found["executions"] >= expected and not found["unfinished"] and not row[2]
+
+        wait_for(drained, timeout_s, interval_s=0.1)
+    return found
 
 
 def run_load(
@@ -206,41 +272,80 @@ def run_load(
     rate: float,
     count: int,
     *,
-    flow: dict[str, Any] = WELCOME,
+    flow: dict[str, Any] | None = None,
     actions: int = 2,
     label: str = "",
 ) -> dict[str, Any]:
-    """`count` customers at `rate` for a fresh tenant with `flow`; figures end to end."""
-    tenant, token = setup_tenant(system, flow)
+    """`count` customers at `rate`/s (open loop; as fast as the API takes them when rate <= 0)
+    for a fresh tenant with `flow` (the welcome flow by default); figures end to end.
+
+    The window opens on an empty queue and closes only when every execution is finished AND
+    procrastinate's queue is empty again: the CPU meter (every process serving us, PostgreSQL
+    included, the bench's own backends excluded) stops then, and pg_stat_database's transaction
+    counter is read once PostgreSQL has published it, minus the bench's own statements."""
+    tenant, token = setup_tenant(system, welcome() if flow is None else flow)
+    queued_at_start = _wait_queue_empty(system, timeout_s=60)
+    time.sleep(STATS_FLUSH_S)  # the setup's transactions published before the first reading
     transactions = _transactions(system)
-    with MemorySampler(system.roles) as memory, CpuMeter(system.roles) as cpu:
+    bench_statements = BenchConnection.statements
+    with (
+        MemorySampler(system.roles) as memory,
+        QueueSampler(system.connect) as queue,
+        CpuMeter(system.roles) as cpu,
+    ):
         sent, errors, spent = drive_customers(system, token, rate, count)
         # A refused POST may still have committed (a timeout): wait for what was created.
-        created = _customers(system, tenant)
-        _settle(system, tenant, created, timeout_s=max(120, count / 5))
-    time.sleep(1.5)  # PostgreSQL publishes its counters about once a second
-    transactions = _transactions(system) - transactions
+        created, first_created = _customers(system, tenant)
+        end = _wait_drained(system, tenant, created, timeout_s=max(120, count / 5))
+        cpu.stop()
+        queue.stop()
+    time.sleep(STATS_FLUSH_S)  # the last transactions published
+    bench_statements = BenchConnection.statements - bench_statements
+    transactions = _transactions(system) - transactions - bench_statements
     figures, _ = _figures(system, tenant, created, actions)
+    completed = figures["completed"]
+    seconds = end["at"] - first_created if created else 0.0
     return {
         "scenario": label or f"load rate={rate or 'max'}/s",
         "events": count,
         "http_errors": errors,
         "offered_per_s": round(sent / spent, 1),
         **figures,
-        "cpu_ms_per_execution": cpu.per_item_ms(figures["completed"]),
-        "db_transactions_per_execution": round(transactions / max(1, figures["completed"]), 1),
+        "executions_per_s": round(completed / seconds, 1) if seconds > 0 else 0.0,
+        "seconds_to_empty_queue": round(seconds, 1),
+        "queued_jobs_at_start": queued_at_start,
+        "queue_left_jobs": int(end["queue_left"]),
+        "unfinished_executions": int(end["unfinished"]),
+        **queue.figures(),
+        "cpu_ms_per_execution": cpu.per_item_ms(completed),
+        "db_transactions_per_execution": round(transactions / max(1, completed), 1),
+        "bench_transactions_excluded": bench_statements,
         **memory.figures(),
     }
 
 
 def steady(system: RunningSystem, count: int, rate: float = 0) -> list[dict[str, Any]]:
-    """Sustained throughput (as fast as the API takes them, the backlog drained at capacity),
-    then latency at half that rate (or at `rate`)."""
-    saturated = run_load(system, 0, count, label="steady: saturation")
-    half = rate or max(1.0, saturated["throughput_per_s"] / 2)
+    """Two regimes, each measured until the queue is empty, side by side in one row.
+
+    drained backlog: `count` customers as fast as the API takes them (a closed loop of 64 POSTs
+    in flight outruns the flows and builds a backlog), then drained: executions/s from the first
+    customer to the empty queue, and (`sustained_executions_per_s`, the old figure) to the last
+    action's log row. near-empty queue: an open loop at half the drained rate (or `rate`),
+    ~30 s: latency, and the cost per execution when workers mostly wait for work."""
+    drained = run_load(system, 0, count, label="drained backlog")
+    half = rate or max(1.0, drained["executions_per_s"] / 2)
     latency_count = max(50, min(count, int(half * 30)))
-    at_half = run_load(system, half, latency_count, label=f"steady: latency at {half:.1f}/s")
-    return [saturated, at_half]
+    near = run_load(system, half, latency_count, label="near-empty queue")
+    row: dict[str, Any] = {
+        "scenario": "steady: drained backlog | near-empty queue",
+        "sustained_executions_per_s": drained.pop("throughput_per_s"),
+        "near_empty_rate_per_s": round(half, 1),
+    }
+    near["sustained_executions_per_s"] = near.pop("throughput_per_s")
+    for prefix, figures in (("drained_", drained), ("near_empty_", near)):
+        figures.pop("scenario")
+        row |= {prefix + key: value for key, value in figures.items()}
+    return [row]
 
 
 def live_sale(
@@ -249,7 +354,7 @@ def live_sale(
     """Tenant A: `orders` order.created events as fast as the API takes them (an order flow);
     meanwhile tenant B's customers keep coming at `quiet_rate`/s: B's latency is the figure."""
     busy, busy_token = setup_tenant(system, ORDER_FLOW)
-    quiet, quiet_token = setup_tenant(system, WELCOME)
+    quiet, quiet_token = setup_tenant(system, welcome())
     headers = {"Authorization": f"Bearer {busy_token}"}
     product = httpx.post(
         f"{system.base_url}/api/products",
@@ -305,7 +410,7 @@ def add_other_flows(system: RunningSystem, flows: int, tenants: int = 100) -> No
     if flows <= 0:
         return
     tenants = max(1, min(tenants, flows))
-    definition = json.dumps(WELCOME["flow_definition"])
+    definition = json.dumps(welcome()["flow_definition"])
     with system.connect() as connection:
         connection.execute(
             "INSERT INTO tenants (id, name) SELECT gen_random_uuid(), 'other-' || g || '-' || %(s)s"
@@ -393,7 +498,7 @@ def _last_tenant(system: RunningSystem) -> str:
 
 def soak(system: RunningSystem, rate: float, seconds: float) -> dict[str, Any]:
     """`rate` customers/s for `seconds`; memory sampled throughout: flat or not."""
-    tenant, token = setup_tenant(system)
+    tenant, token = setup_tenant(system, welcome())
     count = int(rate * seconds)
     with MemorySampler(system.roles, interval_s=5) as memory:
         sent, errors, _ = drive_customers(system, token, rate, count)

@@ -15,11 +15,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -27,6 +29,24 @@ import psycopg
 from psycopg import sql
 
 BCS = str(Path(sys.executable).with_name("bcs"))
+"""The venv's entry point (`#!<venv>/bin/python`, `from bettercallsold.cli import main`). The
+package is installed editable through a `.pth` file naming this checkout's `src`, which Python
+puts on sys.path after the PYTHONPATH entries: with `PYTHONPATH=<other checkout>/src` (what
+`--src` sets), every `bcs` process imports that checkout's code with this venv's dependencies."""
+
+
+class BenchConnection(psycopg.Connection[tuple[Any, ...]]):
+    """A connection of the bench itself. Its statements are counted (each autocommit statement
+    is one PostgreSQL transaction, which the figures subtract) and its backend is left out of the
+    CPU and memory figures (`RunningSystem.roles`)."""
+
+    statements = 0
+    _lock = threading.Lock()
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        with BenchConnection._lock:
+            BenchConnection.statements += 1
+        return super().execute(*args, **kwargs)
 
 
 def free_port() -> int:
@@ -43,6 +63,7 @@ class RunningSystem:
     database: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     var_dir: Path | None = None
+    bench_pids: set[int] = field(default_factory=set)
 
     def bcs(self, *args: str) -> str:
         done = subprocess.run(
@@ -70,24 +91,30 @@ class RunningSystem:
                 found[postmaster.pid] = "postgres"
                 for child in postmaster.children():
                     found[child.pid] = "postgres"
-            return found
+            return self._without_bench(found)
         with contextlib.suppress(psycopg.Error), self.connect() as connection:
             rows = connection.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
                 " OR backend_type NOT IN ('client backend', 'parallel worker', 'walsender')"
             ).fetchall()
             found.update({int(row[0]): "postgres" for row in rows})
-            mine = connection.execute("SELECT pg_backend_pid()").fetchone()
-            if mine is not None:
-                found[int(str(mine[0]))] = "bench"
         for proc in psutil.process_iter(["name", "ppid"]):
             # the postmaster itself is not in pg_stat_activity
             if proc.info["name"] == "postgres" and proc.info["ppid"] == 1:
                 found[proc.pid] = "postgres"
-        return {pid: role for pid, role in found.items() if role != "bench"}
+        return self._without_bench(found)
 
-    def connect(self) -> psycopg.Connection[tuple[object, ...]]:
-        return psycopg.connect(self.database_url, autocommit=True)
+    def _without_bench(self, found: dict[int, str]) -> dict[int, str]:
+        """The bench's own backends (its probes, samplers, this very listing) are not ours."""
+        return {pid: role for pid, role in found.items() if pid not in self.bench_pids}
+
+    def connect(self) -> BenchConnection:
+        """A connection for the bench's own queries: counted, and its backend excluded."""
+        connection = BenchConnection.connect(self.database_url, autocommit=True)
+        row = connection.execute("SELECT pg_backend_pid()").fetchone()
+        if row is not None:
+            self.bench_pids.add(int(row[0]))
+        return connection
 
 
 def _wait_healthy(base_url: str, deadline_s: float = 60) -> None:

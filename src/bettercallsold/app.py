@@ -30,11 +30,13 @@ from bettercallsold.errors import BCSError, Unprocessable
 from bettercallsold.jobs import make_job_app
 from bettercallsold.ops import router as ops_router
 from bettercallsold.platform.router import router as platform_router
+from bettercallsold.ports import INTAKE_INFO_KEY
 from bettercallsold.receiver.routes import router as receiver_router
 from bettercallsold.recovery import recover_stalled_jobs
 from bettercallsold.runtime import Runtime, WorkerStatus
 from bettercallsold.settings import INPROCESS_BASE_URL, Settings
 from bettercallsold.web.routes import router as web_router
+from bettercallsold.wiring import in_process_ports
 
 logger = logging.getLogger(__name__)
 
@@ -150,14 +152,17 @@ async def open_runtime(app: FastAPI, settings: Settings) -> AsyncIterator[Runtim
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
     )
     try:
+        ports = in_process_ports(settings)
+        info = {} if ports.intake is None else {INTAKE_INFO_KEY: ports.intake}
         async with job_app.open_async():
             yield Runtime(
                 settings=settings,
                 database_url=database_url,
                 engine=engine,
-                sessionmaker=make_sessionmaker(engine),
+                sessionmaker=make_sessionmaker(engine, info),
                 http=http,
                 job_app=job_app,
+                ports=ports,
             )
     finally:
         await http.aclose()

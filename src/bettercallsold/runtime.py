@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bettercallsold.ports import Ports
 from bettercallsold.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ class Runtime:
     http: httpx.AsyncClient
     """Outbound calls; `http://bcs.internal` is routed to this process's own app."""
     job_app: procrastinate.App
+    ports: Ports = field(default_factory=Ports)
+    """The parts in this process, called as functions (`wiring.py`); empty: over HTTP."""
     extras: dict[str, Any] = field(default_factory=dict)
     worker: WorkerStatus | None = None
     """This process's job worker, when it runs one (`app.run_worker`); None for an API only."""

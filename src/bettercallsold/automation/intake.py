@@ -20,9 +20,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bettercallsold.automation import repository
 from bettercallsold.automation.errors import InvalidWebhookSignature, MalformedEvent
-from bettercallsold.automation.models import ReceivedEvent
 from bettercallsold.automation.runner import start_flows
 from bettercallsold.automation.schemas import EventEnvelope, WebhookAccepted
+from bettercallsold.ports import EventRecord
 from bettercallsold.settings import Settings
 from bettercallsold.types import utcnow
 
@@ -67,8 +67,31 @@ async def accept_webhook(
     row_id = await repository.insert_received_event(session, row | {"processed_at": utcnow()})
     if row_id is None:
         return WebhookAccepted(event_id=envelope.event_id, duplicate=True)
-    await start_flows(session, ReceivedEvent(id=row_id, **row), settings.max_causation_depth)
+    event = EventRecord(
+        event_id=envelope.event_id,
+        tenant_id=envelope.tenant_id,
+        event_type=envelope.event_type,
+        payload=envelope.payload,
+        occurred_at=envelope.occurred_at,
+        causation_execution_id=envelope.causation.flow_execution_id,
+        causation_depth=envelope.causation.depth,
+    )
+    await start_flows(session, event, settings.max_causation_depth)
     return WebhookAccepted(event_id=envelope.event_id)
+
+
+class InProcessIntake:
+    """The plugin's `EventIntake` in the platform's process: the event is taken in the platform
+    write's own transaction. No delivery, job, signature, HTTP request or received-event row:
+    the executions (unique per flow and event) and their jobs commit with the write or not at
+    all, and an event no flow wants costs one index lookup."""
+
+    def __init__(self, subscription_key: str, max_causation_depth: int) -> None:
+        self.subscription_key = subscription_key
+        self._max_depth = max_causation_depth
+
+    async def take(self, session: AsyncSession, event: EventRecord) -> None:
+        await start_flows(session, event, self._max_depth)
 
 
 def envelope_schema() -> dict[str, Any]:

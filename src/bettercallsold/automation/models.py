@@ -44,6 +44,12 @@ class AutomationExecution(Base):
         Index("ix_automation_executions_flow_started", "flow_id", "started_at"),
         # One execution per (flow, event): a redelivered event never runs a flow twice.
         Index("uq_automation_executions_flow_event", "flow_id", "event_id", unique=True),
+        # A tenant's backlog, counted (up to a cap) for its new jobs' fair priority.
+        Index(
+            "ix_automation_executions_tenant_running",
+            "tenant_id",
+            postgresql_where=text("status = 'running'"),
+        ),
     )
 
     id: Mapped[UUIDPrimaryKey]

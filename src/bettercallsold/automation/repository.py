@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Integer, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,7 +121,96 @@ async def active_flows_for(
     return (await session.scalars(statement)).all()
 
 
+@dataclass(frozen=True, slots=True)
+class FlowToStart:
+    id: uuid.UUID
+    flow_definition: JSON
+
+
+_Execution = AutomationExecution.__table__
+_BACKLOG = (
+    select(func.count())
+    .select_from(
+        select(_Execution.c.id)
+        .where(
+            _Execution.c.tenant_id == bindparam("tenant_id"),
+            _Execution.c.status == "running",
+        )
+        .limit(bindparam("cap", type_=Integer))
+        .subquery()
+    )
+    .scalar_subquery()
+)
+_FLOWS_AND_BACKLOG = (
+    select(AutomationFlow.id, AutomationFlow.flow_definition, _BACKLOG.label("backlog"))
+    .where(
+        AutomationFlow.tenant_id == bindparam("tenant_id"),
+        AutomationFlow.trigger_event == bindparam("event_type"),
+        AutomationFlow.status == "active",
+    )
+    .order_by(AutomationFlow.created_at, AutomationFlow.id)
+)
+
+
+async def flows_to_start(
+    session: AsyncSession, tenant_id: uuid.UUID, event_type: str, cap: int
+) -> tuple[list[FlowToStart], int]:
+    """The tenant's active flows for the event type, and how many of its executions are still
+    `running` (counted up to `cap`), in one round trip. The count is an uncorrelated subquery,
+    which PostgreSQL evaluates only once a flow row is found: an event no flow wants (most of
+    them) costs the index lookup alone (`ix_automation_flows_active_trigger`)."""
+    rows = (
+        await session.execute(
+            _FLOWS_AND_BACKLOG, {"tenant_id": tenant_id, "event_type": event_type, "cap": cap}
+        )
+    ).all()
+    flows = [FlowToStart(id=row.id, flow_definition=row.flow_definition) for row in rows]
+    return flows, int(rows[0].backlog) if rows else 0
+
+
 # ----------------------------------------------------------------------------- executions
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedExecution:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    causation_depth: int
+    trigger_data: JSON
+    definition: JSON | None
+    started_at: datetime
+
+
+_CLAIM = (
+    select(
+        _Execution.c.id,
+        _Execution.c.tenant_id,
+        _Execution.c.causation_depth,
+        _Execution.c.trigger_data,
+        _Execution.c.definition,
+        _Execution.c.started_at,
+    )
+    .where(_Execution.c.id == bindparam("execution_id"), _Execution.c.status == "running")
+    .with_for_update()
+)
+
+
+async def claim_execution(
+    session: AsyncSession, execution_id: uuid.UUID
+) -> ClaimedExecution | None:
+    """The execution, row-locked to the end of the transaction, if it is still `running`. A
+    twin run of the same job waits here, then finds it ended and does nothing."""
+    row = (await session.execute(_CLAIM, {"execution_id": execution_id})).one_or_none()
+    if row is None:
+        return None
+    return ClaimedExecution(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        causation_depth=row.causation_depth,
+        trigger_data=row.trigger_data,
+        definition=row.definition,
+        started_at=row.started_at,
+    )
 
 
 async def insert_executions(session: AsyncSession, rows: Sequence[JSON]) -> list[uuid.UUID]:

@@ -1,11 +1,18 @@
-"""The two jobs of a received event: start its flows (`run_event`), run one execution
-(`run_execution`). Tasks in `tasks.py` are thin shells around these; tests call them directly.
+"""Starting flows for an event (`start_flows`) and running one execution (`run_execution`).
+Tasks in `tasks.py` are thin shells around these; tests call them directly.
 
-Safe to run twice. `run_event` locks its event row and marks it processed in the transaction
-that inserts the executions (one per flow and event, by a unique index) and defers their jobs.
-`run_execution` renders exactly the same batches on every attempt (the execution keeps the
-flow's definition, the trigger, and its start time as `now`), so a retried or duplicated run
-sends the same `Idempotency-Key`s with the same bodies and the receiver repeats nothing.
+`start_flows` runs in the caller's transaction: the platform write's own, when the plugin is in
+process (`intake.InProcessIntake`), or the webhook intake's. It inserts one execution per
+active flow (unique per flow and event) and defers their `run_execution` jobs, each with its
+tenant's fair priority (`db/deferral.fair_priority`): one tenant's sale never delays
+another's flows, and each tenant's executions start in the order its events happened.
+
+`run_execution` has two paths. With the event receiver in process (`runtime.ports.receiver`),
+the execution is claimed (row-locked while `running`), its actions performed and logged and
+its end recorded in one transaction: exactly once by atomicity, whatever crashes. Over HTTP it
+renders exactly the same batches on every attempt (the execution keeps the flow's definition,
+the trigger, and its start time as `now`), so a retried or duplicated run sends the same
+`Idempotency-Key`s with the same bodies and the receiver repeats nothing.
 """
 
 from __future__ import annotations
@@ -13,82 +20,60 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation import repository
 from bettercallsold.automation.definition import FlowDefinition
-from bettercallsold.automation.engine import Outcome, PreparedAction, execute_plan, plan_flow
+from bettercallsold.automation.engine import Outcome, PreparedAction, Send, execute_plan, plan_flow
 from bettercallsold.automation.errors import ReceiverUnavailable
-from bettercallsold.automation.models import AutomationFlow, ReceivedEvent
-from bettercallsold.automation.receiver_client import send_batch
-from bettercallsold.db.deferral import JobToDefer, defer_jobs
+from bettercallsold.automation.receiver_client import idempotency_key, send_batch
+from bettercallsold.automation.repository import FlowToStart
+from bettercallsold.db.deferral import BACKLOG_CAP, JobToDefer, defer_jobs, fair_priority
 from bettercallsold.db.engine import read_session
+from bettercallsold.ports import ActionReceiver, EventRecord, ExecutionRef
 from bettercallsold.runtime import Runtime
 from bettercallsold.types import JSON, utcnow
 
 logger = logging.getLogger(__name__)
 
-RUN_EVENT_TASK = "automation:run_event"
 RUN_EXECUTION_TASK = "automation:run_execution"
 EXECUTIONS_QUEUE = "executions"
 
 
-async def run_event(runtime: Runtime, received_event_id: uuid.UUID) -> list[uuid.UUID]:
-    """Start the tenant's active flows for a received event; the new executions' ids.
-
-    The intake starts the flows in its own transaction (`start_flows`); this job remains for
-    events stored without that (by an older version, or a recovery that re-defers them).
-    """
-    async with runtime.sessionmaker() as session, session.begin():
-        event = await repository.lock_received_event(session, received_event_id)
-        if event is None or event.processed_at is not None:
-            return []
-        created = await start_flows(session, event, runtime.settings.max_causation_depth)
-        await repository.mark_processed(session, event.id)
-    return created
-
-
-async def start_flows(
-    session: AsyncSession, event: ReceivedEvent, max_depth: int
-) -> list[uuid.UUID]:
+async def start_flows(session: AsyncSession, event: EventRecord, max_depth: int) -> list[uuid.UUID]:
     """In the caller's transaction: one execution per active flow of the event's tenant and type
     (unique per flow and event), and their `run_execution` jobs; the new executions' ids.
 
     An event deeper than `max_depth` starts nothing: each flow it would have started gets a
     `failed` execution naming the depth limit instead, so a loop is visible. No flow, no job.
     """
-    flows = await repository.active_flows_for(session, event.tenant_id, event.event_type)
+    flows, backlog = await repository.flows_to_start(
+        session, event.tenant_id, event.event_type, BACKLOG_CAP
+    )
     if not flows:
         return []
     if event.causation_depth > max_depth:
         rows = [_refused_row(flow, event, max_depth) for flow in flows]
-        created = await repository.insert_executions(session, rows)
-    else:
-        rows = [_running_row(flow, event) for flow in flows]
-        created = await repository.insert_executions(session, rows)
-        jobs = [
-            JobToDefer(
-                task_name=RUN_EXECUTION_TASK,
-                args={"execution_id": str(execution_id)},
-                queue=EXECUTIONS_QUEUE,
-            )
-            for execution_id in created
-        ]
-        await defer_jobs(session, jobs)
-    logger.info(
-        "automation event %s (%s, depth %d): %d flow(s), %d execution(s) recorded",
-        event.event_id,
-        event.event_type,
-        event.causation_depth,
-        len(flows),
-        len(created),
-    )
+        return await repository.insert_executions(session, rows)
+    rows = [_running_row(flow, event) for flow in flows]
+    created = await repository.insert_executions(session, rows)
+    jobs = [
+        JobToDefer(
+            task_name=RUN_EXECUTION_TASK,
+            args={"execution_id": str(execution_id)},
+            queue=EXECUTIONS_QUEUE,
+            priority=fair_priority(backlog + index),
+        )
+        for index, execution_id in enumerate(created)
+    ]
+    await defer_jobs(session, jobs)
     return created
 
 
-def _base_row(flow: AutomationFlow, event: ReceivedEvent) -> JSON:
+def _base_row(flow: FlowToStart, event: EventRecord) -> JSON:
     return {
         "id": uuid.uuid4(),
         "flow_id": flow.id,
@@ -104,11 +89,11 @@ def _base_row(flow: AutomationFlow, event: ReceivedEvent) -> JSON:
     }
 
 
-def _running_row(flow: AutomationFlow, event: ReceivedEvent) -> JSON:
+def _running_row(flow: FlowToStart, event: EventRecord) -> JSON:
     return {**_base_row(flow, event), "status": "running", "completed_at": None}
 
 
-def _refused_row(flow: AutomationFlow, event: ReceivedEvent, max_depth: int) -> JSON:
+def _refused_row(flow: FlowToStart, event: EventRecord, max_depth: int) -> JSON:
     cause = (
         f"caused by execution {event.causation_execution_id}"
         if event.causation_execution_id
@@ -127,44 +112,84 @@ async def run_execution(
 ) -> str | None:
     """Run one execution to its end; its final status (None when it had already ended).
 
-    Raises `ReceiverUnavailable` (the job is retried with the same keys) unless this is the
-    final attempt, which records the execution as `failed` instead.
+    Over HTTP, raises `ReceiverUnavailable` (the job is retried with the same keys) unless this
+    is the final attempt, which records the execution as `failed` instead.
     """
+    receiver = runtime.ports.receiver
+    if receiver is not None:
+        return await _run_in_process(runtime, receiver, execution_id)
+    return await _run_over_http(runtime, execution_id, final_attempt=final_attempt)
+
+
+async def _run_in_process(
+    runtime: Runtime, receiver: ActionReceiver, execution_id: uuid.UUID
+) -> str | None:
+    async with runtime.sessionmaker() as session, session.begin():
+        execution = await repository.claim_execution(session, execution_id)
+        if execution is None:
+            return None
+        ref = ExecutionRef(execution.id, execution.tenant_id, execution.causation_depth)
+
+        async def send(batch: Sequence[PreparedAction]) -> list[JSON]:
+            key = idempotency_key(execution_id, batch[0].step_id)
+            return await receiver.perform(session, ref, key, batch)
+
+        outcome = await _outcome(
+            execution.definition, execution.trigger_data, execution.started_at, send
+        )
+        await _finish(session, execution_id, outcome)
+    return outcome.status
+
+
+async def _run_over_http(
+    runtime: Runtime, execution_id: uuid.UUID, *, final_attempt: bool
+) -> str | None:
     async with read_session(runtime.sessionmaker) as session:
         execution = await repository.get_execution(session, execution_id)
     if execution is None or execution.status != "running":
         return None
-    try:
-        definition = FlowDefinition.model_validate(execution.definition or {"steps": []})
-    except ValidationError as exc:
-        outcome = Outcome(status="failed", steps=[], results=[], error=f"invalid flow: {exc}")
-    else:
-        plan = plan_flow(definition, execution.trigger_data)
 
-        async def send(batch: Sequence[PreparedAction]) -> list[JSON]:
-            token = runtime.settings.internal_api_token
-            return await send_batch(
-                runtime.http,
-                base_url=runtime.settings.platform_base_url(),
-                token=token.get_secret_value() if token else "",
-                execution_id=execution_id,
-                batch=batch,
-            )
-
-        outcome = await execute_plan(plan, execution.trigger_data, execution.started_at, send)
-        if outcome.transient and not final_attempt:
-            raise ReceiverUnavailable(outcome.error)
-    async with runtime.sessionmaker() as session, session.begin():
-        finished = await repository.finish_execution(
-            session,
-            execution_id,
-            status=outcome.status,
-            steps=outcome.steps,
-            results=outcome.results,
-            error=outcome.error,
+    async def send(batch: Sequence[PreparedAction]) -> list[JSON]:
+        token = runtime.settings.internal_api_token
+        return await send_batch(
+            runtime.http,
+            base_url=runtime.settings.platform_base_url(),
+            token=token.get_secret_value() if token else "",
+            execution_id=execution_id,
+            batch=batch,
         )
-    logger.info("automation execution %s: %s", execution_id, outcome.status)
+
+    outcome = await _outcome(
+        execution.definition, execution.trigger_data, execution.started_at, send
+    )
+    if outcome.transient and not final_attempt:
+        raise ReceiverUnavailable(outcome.error)
+    async with runtime.sessionmaker() as session, session.begin():
+        finished = await _finish(session, execution_id, outcome)
     return outcome.status if finished else None
+
+
+async def _outcome(
+    definition: JSON | None, trigger: JSON, started_at: datetime, send: Send
+) -> Outcome:
+    try:
+        flow = FlowDefinition.model_validate(definition or {"steps": []})
+    except ValidationError as exc:
+        return Outcome(status="failed", steps=[], results=[], error=f"invalid flow: {exc}")
+    return await execute_plan(plan_flow(flow, trigger), trigger, started_at, send)
+
+
+async def _finish(session: AsyncSession, execution_id: uuid.UUID, outcome: Outcome) -> bool:
+    finished = await repository.finish_execution(
+        session,
+        execution_id,
+        status=outcome.status,
+        steps=outcome.steps,
+        results=outcome.results,
+        error=outcome.error,
+    )
+    logger.debug("automation execution %s: %s", execution_id, outcome.status)
+    return finished
 
 
 async def abandon_execution(runtime: Runtime, execution_id: uuid.UUID, error: str) -> bool:

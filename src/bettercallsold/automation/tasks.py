@@ -2,10 +2,10 @@
 hourly purge of the received-events record older than `retention_days`.
 
 Registered by `jobs.py` under the namespace `automation`, so the full names are
-`automation:run_event` and `automation:run_execution` (both deferred by SQL in the caller's
-transaction) and `automation:purge_received_events`. The jobs of a killed worker are brought
+`automation:run_execution` (deferred by SQL in the caller's transaction) and
+`automation:purge_received_events`. The jobs of a killed worker are brought
 back by the system-wide recovery (`bettercallsold/recovery.py`); every task is safe to run
-again (see `runner.py` for the first two).
+again (see `runner.py` for the first).
 """
 
 from __future__ import annotations
@@ -34,12 +34,6 @@ _RETRY = procrastinate.RetryStrategy(
 def _runtime(context: procrastinate.JobContext) -> Runtime:
     runtime: Runtime = context.additional_context["runtime"]
     return runtime
-
-
-@blueprint.task(name="run_event", queue=runner.EXECUTIONS_QUEUE, pass_context=True, retry=_RETRY)
-async def run_event(context: procrastinate.JobContext, received_event_id: str) -> None:
-    """Start the flows of one received event."""
-    await runner.run_event(_runtime(context), uuid.UUID(received_event_id))
 
 
 @blueprint.task(

@@ -26,16 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus import repository
 from bettercallsold.bus.models import PlatformEvent
-from bettercallsold.db.deferral import JobToDefer, defer_jobs
+from bettercallsold.db.deferral import BACKLOG_CAP, JobToDefer, defer_jobs, fair_priority
 
 DELIVER_TASK = "bus:deliver"
 DELIVERIES_QUEUE = "deliveries"
-BACKLOG_CAP = 1_000
-
-
-def fair_priority(waiting: int) -> int:
-    """The job priority of a delivery with `waiting` deliveries of its tenant ahead of it."""
-    return -min(waiting, BACKLOG_CAP)
 
 
 def delivery_job(
@@ -54,10 +48,13 @@ def delivery_job(
     )
 
 
-async def fan_out(session: AsyncSession, event: PlatformEvent) -> list[uuid.UUID]:
-    """Create the event's deliveries and defer their jobs; returns the delivery ids."""
+async def fan_out(
+    session: AsyncSession, event: PlatformEvent, *, in_process_key: str | None = None
+) -> list[uuid.UUID]:
+    """Create the event's deliveries and defer their jobs; returns the delivery ids. The
+    operator subscription named `in_process_key` is served in process: no delivery for it."""
     subscription_ids, waiting = await repository.matching_and_backlog(
-        session, event.tenant_id, event.event_type, BACKLOG_CAP
+        session, event.tenant_id, event.event_type, BACKLOG_CAP, in_process_key=in_process_key
     )
     if not subscription_ids:
         return []

@@ -3,7 +3,9 @@
 A platform service calls `record_event` after flushing its change; the event row, its
 deliveries and their procrastinate jobs commit or roll back with it, so a committed write
 always leads to its deliveries and a failed one never does. The jobs' insert trigger NOTIFYs
-the workers at commit, so an idle worker starts delivering at once.
+the workers at commit, so an idle worker starts delivering at once. With the automation plugin
+in process, the event is handed to its intake here too (`ports.EventIntake`, carried by the
+session), in the same transaction, instead of a signed webhook delivery.
 
 A write made by the event receiver for a flow action carries the action's key
 (`TenantContext.action_key`, from the signed service assertion), stored with its event under a
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from bettercallsold.bus.dispatch import fan_out
 from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.bus.models import PlatformEvent
+from bettercallsold.ports import EventRecord, event_intake
 from bettercallsold.types import TenantContext, utcnow
 
 EVENT_TYPES = (
@@ -68,8 +71,25 @@ async def record_event(
         raise ActionAlreadyPerformed(
             await performed_action(session, context.tenant_id, context.action_key) or {}
         )
-    await fan_out(session, event)
+    intake = event_intake(session)
+    await fan_out(
+        session, event, in_process_key=intake.subscription_key if intake is not None else None
+    )
+    if intake is not None:
+        await intake.take(session, _record_of(event))
     return event
+
+
+def _record_of(event: PlatformEvent) -> EventRecord:
+    return EventRecord(
+        event_id=event.id,
+        tenant_id=event.tenant_id,
+        event_type=event.event_type,
+        payload=event.payload,
+        occurred_at=event.occurred_at,
+        causation_execution_id=event.causation_execution_id,
+        causation_depth=event.causation_depth,
+    )
 
 
 async def _insert_once(session: AsyncSession, event: PlatformEvent) -> bool:

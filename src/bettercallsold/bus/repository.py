@@ -44,6 +44,11 @@ _MATCHING = select(WebhookSubscription.id).where(
         WebhookSubscription.tenant_id.is_(None),
     ),
     WebhookSubscription.event_types.overlap(array(_WANTED_TYPES, type_=String(64))),
+    # The operator subscription whose subscriber takes events in process gets no delivery.
+    or_(
+        WebhookSubscription.system_key.is_(None),
+        WebhookSubscription.system_key.is_distinct_from(bindparam("in_process_key", type_=String)),
+    ),
 )
 _WAITING = select(func.count()).select_from(
     select(WebhookDelivery.id)
@@ -63,26 +68,25 @@ _MATCHING_AND_WAITING = select(
 
 
 async def matching_and_backlog(
-    session: AsyncSession, tenant_id: uuid.UUID, event_type: str, cap: int
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    event_type: str,
+    cap: int,
+    *,
+    in_process_key: str | None = None,
 ) -> tuple[list[uuid.UUID], int]:
-    """`matching_subscription_ids` and `pending_backlog` in one round trip (the fan-out of
-    every platform write needs both)."""
+    """The active subscriptions for this event (the tenant's own, and every operator
+    subscription but `in_process_key`'s), and `pending_backlog`, in one round trip (the
+    fan-out of every platform write needs both)."""
     connection = await session.connection()
-    row = (
-        await connection.execute(
-            _MATCHING_AND_WAITING, {"tenant_id": tenant_id, "event_type": event_type, "cap": cap}
-        )
-    ).one()
+    parameters = {
+        "tenant_id": tenant_id,
+        "event_type": event_type,
+        "cap": cap,
+        "in_process_key": in_process_key,
+    }
+    row = (await connection.execute(_MATCHING_AND_WAITING, parameters)).one()
     return list(row[0] or []), int(row[1] or 0)
-
-
-async def matching_subscription_ids(
-    session: AsyncSession, tenant_id: uuid.UUID, event_type: str
-) -> list[uuid.UUID]:
-    """Active subscriptions for this event: the tenant's own, and every operator subscription."""
-    connection = await session.connection()
-    found = await connection.scalars(_MATCHING, {"tenant_id": tenant_id, "event_type": event_type})
-    return list(found.all())
 
 
 async def pending_backlog(session: AsyncSession, tenant_id: uuid.UUID, cap: int) -> int:

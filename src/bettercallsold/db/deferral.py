@@ -17,6 +17,20 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+BACKLOG_CAP = 1_000
+"""How far a tenant's backlog is counted for its jobs' priority (bounds the count's cost)."""
+
+
+def fair_priority(waiting: int) -> int:
+    """The job priority of a tenant's job with `waiting` of its tenant's jobs ahead of it.
+
+    procrastinate takes the highest priority first, and among equals the oldest: the k-th
+    waiting job of every tenant gets the same priority, so workers serve tenants round-robin,
+    each tenant's jobs in the order they came, and a quiet tenant's job (n = 0) goes ahead of
+    a busy tenant's backlog. Beyond `BACKLOG_CAP` busy tenants share FIFO among themselves.
+    """
+    return -min(waiting, BACKLOG_CAP)
+
 
 @dataclass(frozen=True, slots=True)
 class JobToDefer:

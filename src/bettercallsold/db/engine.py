@@ -55,8 +55,11 @@ def _drop_dead_connection(dbapi_connection: Any, record: Any, proxy: Any) -> Non
         raise DisconnectionError("the server closed the pooled connection")
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def make_sessionmaker(
+    engine: AsyncEngine, info: dict[str, Any] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """`info` is copied into every session's `Session.info` (the in-process ports it carries)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info or {})
 
 
 @contextlib.asynccontextmanager

@@ -106,14 +106,13 @@ async def _attempt(
         # on. Logged with its traceback, since it is a platform bug.
         logger.exception("platform call failed: %s %s", spec.method, path)
         return results.platform_refused(action_type, spec.method, path, 500, None), True
-    body = _json_or_none(response)
-    if response.is_success:
-        if body is None:
-            body = results.empty_answer(spec.method, payload, spec.uses_id)
-        return results.succeeded(action_type, body), False
-    transient = response.status_code >= 500 or response.status_code in _TRANSIENT_STATUSES
-    refused = results.platform_refused(action_type, spec.method, path, response.status_code, body)
-    return refused, transient
+    status = response.status_code
+    transient = status >= 500 or status in _TRANSIENT_STATUSES
+    answer = _json_or_none(response)
+    result = results.from_answer(
+        action_type, spec.method, path, status, answer, payload, spec.uses_id
+    )
+    return result, transient
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -50,6 +50,23 @@ def platform_timed_out(action_type: str, method: str, path: str, seconds: float)
     )
 
 
+def from_answer(
+    action_type: str,
+    method: str,
+    path: str,
+    status: int,
+    body: Any,
+    payload: Mapping[str, Any],
+    uses_id: bool,
+) -> JSON:
+    """The result of the platform's answer to an action, over HTTP or in process alike."""
+    if 200 <= status < 300:
+        return succeeded(
+            action_type, body if body is not None else empty_answer(method, payload, uses_id)
+        )
+    return platform_refused(action_type, method, path, status, body)
+
+
 def empty_answer(method: str, payload: Mapping[str, Any], uses_id: bool) -> JSON:
     """`data` for a 2xx without a body (a DELETE's 204): what was acted on."""
     data: JSON = {"id": payload["id"]} if uses_id and "id" in payload else {}

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
 
 from bettercallsold.automation.seeding import EXAMPLES_DIR
+from bettercallsold.ports import Ports
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import Settings
 from tests.integration.conftest import TenantHandle
@@ -189,7 +190,8 @@ class StubReceiver:
 
 @pytest.fixture
 async def stub_receiver(runtime: Runtime) -> AsyncIterator[tuple[Runtime, StubReceiver]]:
-    """A copy of the runtime whose HTTP client reaches the stub receiver instead."""
+    """A copy of the runtime that sends its batches over HTTP (no in-process receiver port),
+    with an HTTP client that reaches the stub receiver instead."""
     stub = StubReceiver()
     async with httpx.AsyncClient(transport=httpx.MockTransport(stub.handle)) as http:
-        yield dataclasses.replace(runtime, http=http), stub
+        yield dataclasses.replace(runtime, http=http, ports=Ports()), stub

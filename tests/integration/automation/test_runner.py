@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from bettercallsold.automation import runner
 from bettercallsold.automation.errors import ReceiverUnavailable
@@ -18,7 +17,6 @@ from tests.integration.automation.conftest import (
     StubReceiver,
     executions_for_event,
     executions_of,
-    received_event_id,
 )
 from tests.integration.conftest import TenantHandle
 
@@ -55,35 +53,6 @@ class TestRunEvent:
             assert row["causation_depth"] == 1
             assert row["event_type"] == "customer.created"
             assert row["definition"] == first["flow_definition"]
-
-    async def test_running_it_again_starts_nothing(
-        self, runtime: Runtime, send_event: SendEvent, tenant: TenantHandle, make_flow: MakeFlow
-    ) -> None:
-        await make_flow(tenant)
-        response = await send_event(tenant.tenant_id, "customer.created", CUSTOMER)
-        received = await received_event_id(runtime, response.json()["event_id"])
-        assert len(await executions_for_event(runtime, response.json()["event_id"])) == 1
-        assert await runner.run_event(runtime, received) == []
-        assert len(await executions_of(runtime, tenant.tenant_id)) == 1
-
-    async def test_run_event_starts_the_flows_of_an_event_stored_unprocessed(
-        self, runtime: Runtime, send_event: SendEvent, tenant: TenantHandle, make_flow: MakeFlow
-    ) -> None:
-        await make_flow(tenant)
-        response = await send_event(tenant.tenant_id, "customer.created", CUSTOMER)
-        event_id = response.json()["event_id"]
-        received = await received_event_id(runtime, event_id)
-        async with runtime.sessionmaker() as session, session.begin():
-            await session.execute(
-                text("DELETE FROM automation_executions WHERE event_id = :e"), {"e": event_id}
-            )
-            await session.execute(
-                text("UPDATE automation_received_events SET processed_at = NULL WHERE id = :i"),
-                {"i": received},
-            )
-        assert len(await runner.run_event(runtime, received)) == 1
-        assert await runner.run_event(runtime, received) == []
-        assert len(await executions_of(runtime, tenant.tenant_id)) == 1
 
     async def test_another_event_type_starts_nothing(
         self, runtime: Runtime, send_event: SendEvent, tenant: TenantHandle, make_flow: MakeFlow

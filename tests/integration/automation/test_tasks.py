@@ -9,9 +9,11 @@ from typing import Any
 import httpx
 import procrastinate
 import pytest
+from sqlalchemy import text
 
 from bettercallsold.automation import runner, tasks
 from bettercallsold.automation.errors import ReceiverUnavailable
+from bettercallsold.ports import Ports
 from bettercallsold.runtime import Runtime
 from tests.integration.automation.conftest import (
     MakeFlow,
@@ -42,7 +44,6 @@ async def _execution(
 
 def test_the_tasks_have_the_names_deferred_by_sql(runtime: Runtime) -> None:
     registered = runtime.job_app.tasks
-    assert registered[runner.RUN_EVENT_TASK].queue == runner.EXECUTIONS_QUEUE
     assert registered[runner.RUN_EXECUTION_TASK].queue == runner.EXECUTIONS_QUEUE
 
 
@@ -78,7 +79,7 @@ class TestRunExecutionTask:
 
         execution_id = await _execution(runtime, send_event, tenant, make_flow)
         async with httpx.AsyncClient(transport=httpx.MockTransport(explode)) as http:
-            broken = dataclasses.replace(runtime, http=http)
+            broken = dataclasses.replace(runtime, http=http, ports=Ports())
             with pytest.raises(RuntimeError, match="receiver bug"):
                 await tasks.run_execution.func(
                     _context(broken, attempts=0), execution_id=str(execution_id)
@@ -86,3 +87,35 @@ class TestRunExecutionTask:
         [row] = await executions_of(runtime, tenant.tenant_id)
         assert row["status"] == "failed"
         assert row["error"] == "internal error: RuntimeError: receiver bug"
+
+    async def test_in_process_an_unexpected_error_rolls_back_then_is_recorded(
+        self, runtime: Runtime, send_event: SendEvent, tenant: TenantHandle, make_flow: MakeFlow
+    ) -> None:
+        class ExplodingReceiver:
+            async def perform(self, session: Any, *args: Any) -> list[dict[str, Any]]:
+                await session.execute(
+                    text(
+                        "INSERT INTO automation_event_log (id, flow_execution_id, tenant_id,"
+                        " action_type, payload, success) SELECT gen_random_uuid(), e.id,"
+                        " e.tenant_id, 'half', '{}', true FROM automation_executions e"
+                        " WHERE e.id = :id"
+                    ),
+                    {"id": execution_id},
+                )
+                raise RuntimeError("receiver bug")
+
+        execution_id = await _execution(runtime, send_event, tenant, make_flow)
+        broken = dataclasses.replace(runtime, ports=Ports(receiver=ExplodingReceiver()))
+        with pytest.raises(RuntimeError, match="receiver bug"):
+            await tasks.run_execution.func(
+                _context(broken, attempts=0), execution_id=str(execution_id)
+            )
+        [row] = await executions_of(runtime, tenant.tenant_id)
+        assert row["status"] == "failed"
+        assert row["error"] == "internal error: RuntimeError: receiver bug"
+        async with runtime.engine.connect() as connection:
+            logged = await connection.scalar(
+                text("SELECT count(*) FROM automation_event_log WHERE flow_execution_id = :id"),
+                {"id": execution_id},
+            )
+        assert logged == 0  # the half-done work went with the rolled-back transaction

@@ -5,14 +5,28 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from bettercallsold.bus import repository
 from bettercallsold.bus.models import WebhookDelivery, WebhookSubscription
+from bettercallsold.bus.outbox import record_event
 from bettercallsold.bus.startup import PLUGIN_SUBSCRIPTION_KEY, on_startup
+from bettercallsold.db.engine import make_sessionmaker
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import Settings
+from bettercallsold.types import TenantContext
+from tests.integration.automation.conftest import welcome_flow
 from tests.integration.conftest import TenantHandle
+
+
+async def _plugin_deliveries(runtime: Runtime, tenant: TenantHandle) -> list[WebhookDelivery]:
+    [plugin] = await _system_subscriptions(runtime, PLUGIN_SUBSCRIPTION_KEY)
+    async with runtime.sessionmaker() as session:
+        statement = select(WebhookDelivery).where(
+            WebhookDelivery.subscription_id == plugin.id,
+            WebhookDelivery.tenant_id == tenant.tenant_id,
+        )
+        return list((await session.scalars(statement)).all())
 
 
 async def _system_subscriptions(runtime: Runtime, key: str) -> list[WebhookSubscription]:
@@ -34,19 +48,34 @@ class TestPluginSubscription:
         assert plugin.event_types == ["*"]
         assert plugin.status == "active"
 
-    async def test_receives_every_tenants_events(
+    async def test_over_http_it_receives_every_tenants_events(
         self, runtime: Runtime, tenant: TenantHandle
     ) -> None:
-        response = await tenant.http.post("/api/customers", json={"name": "Ann"})
-        assert response.status_code == 201
-        [plugin] = await _system_subscriptions(runtime, PLUGIN_SUBSCRIPTION_KEY)
-        async with runtime.sessionmaker() as session:
-            statement = select(WebhookDelivery).where(
-                WebhookDelivery.subscription_id == plugin.id,
-                WebhookDelivery.tenant_id == tenant.tenant_id,
-            )
-            [delivery] = (await session.scalars(statement)).all()
+        # A session without the in-process intake: the plugin is elsewhere (BCS_PLUGIN_URL).
+        async with make_sessionmaker(runtime.engine)() as session, session.begin():
+            await record_event(session, TenantContext(tenant.tenant_id), "customer.created", {})
+        [delivery] = await _plugin_deliveries(runtime, tenant)
         assert delivery.event_type == "customer.created"
+
+    async def test_in_process_it_gets_no_delivery_and_its_intake_the_event(
+        self, runtime: Runtime, tenant: TenantHandle
+    ) -> None:
+        flow = {**welcome_flow(), "name": "Welcome"}
+        assert (await tenant.http.post("/plugins/automation/flows", json=flow)).status_code == 201
+        response = await tenant.http.post("/api/customers", json={"name": "Ann", "email": "a@b.c"})
+        assert response.status_code == 201
+        assert await _plugin_deliveries(runtime, tenant) == []
+        async with runtime.engine.connect() as connection:
+            started = (
+                await connection.execute(
+                    text(
+                        "SELECT status, trigger_data->>'customer_id' FROM automation_executions"
+                        " WHERE tenant_id = :t"
+                    ),
+                    {"t": tenant.tenant_id},
+                )
+            ).all()
+        assert [tuple(row) for row in started] == [("running", response.json()["id"])]
 
     async def test_a_restart_is_idempotent(self, runtime: Runtime) -> None:
         before = await _system_subscriptions(runtime, PLUGIN_SUBSCRIPTION_KEY)

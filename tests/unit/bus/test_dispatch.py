@@ -3,7 +3,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from bettercallsold.bus.dispatch import BACKLOG_CAP, delivery_job, fair_priority
+from bettercallsold.bus.dispatch import delivery_job
+from bettercallsold.db.deferral import BACKLOG_CAP, fair_priority
 
 
 class TestFairPriority:

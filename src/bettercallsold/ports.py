@@ -1,0 +1,141 @@
+"""The ports where the four parts meet when they share a process: plain Python interfaces.
+
+Each part owns one port and implements it; a caller holds the port, never the implementing
+module (the import-linter contracts in `pyproject.toml` keep it so). `wiring.py` plugs the
+in-process adapters in when the parts run together; with `BCS_PLUGIN_URL` / `BCS_PLATFORM_URL`
+set a port is left empty and the caller uses the contract's HTTP instead.
+
+Every port method takes the caller's `AsyncSession`: a call across parts in one process joins
+the caller's transaction, which is what makes the hot path atomic and cheap (a platform write
+and the executions it starts commit together; an execution's actions, their log and its end
+commit together).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bettercallsold.types import JSON, TenantContext
+
+# --- the bus → the automation plugin --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A platform event as the bus hands it over (the webhook envelope's fields)."""
+
+    event_id: str
+    tenant_id: uuid.UUID
+    event_type: str
+    payload: JSON
+    occurred_at: datetime | None
+    causation_execution_id: uuid.UUID | None
+    causation_depth: int
+
+
+class EventIntake(Protocol):
+    """The automation plugin's intake: takes a platform event in the writer's transaction."""
+
+    subscription_key: str
+    """The operator subscription this intake stands for: the bus delivers nothing to it while
+    the intake runs in process (the event is handed over here instead)."""
+
+    async def take(self, session: AsyncSession, event: EventRecord) -> None: ...
+
+
+# --- the automation plugin → the event receiver ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRef:
+    """What the receiver needs of an execution: whose it is, and how deep its cause."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    causation_depth: int
+
+
+class ActionRequest(Protocol):
+    """One rendered action of a batch."""
+
+    @property
+    def step_id(self) -> str: ...
+
+    @property
+    def action_type(self) -> str: ...
+
+    @property
+    def payload(self) -> Any: ...
+
+
+class ActionReceiver(Protocol):
+    """The event receiver: performs an execution's actions for its tenant, in the caller's
+    transaction, each on its own (one failing leaves the others done), and logs each one."""
+
+    async def perform(
+        self,
+        session: AsyncSession,
+        execution: ExecutionRef,
+        batch_key: str,
+        actions: Sequence[ActionRequest],
+    ) -> list[JSON]:
+        """One `{action_type, success, data | error}` per action, in order."""
+        ...
+
+
+# --- the event receiver → the platform ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformCall:
+    """One platform operation, named as its HTTP route is: `PUT /api/products/:id`."""
+
+    method: str
+    path: str
+    """The route's template, with `:id` where the resource id goes."""
+    resource_id: str | None
+    body: JSON | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformAnswer:
+    """What the route would have answered: its status and its JSON body (None when empty)."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class PlatformOperations(Protocol):
+    """The platform's services for one tenant context: same validation, same events (with
+    their causation and action key) as its HTTP routes. An error answer leaves nothing
+    written (the call runs under a savepoint of the caller's transaction)."""
+
+    async def call(
+        self, session: AsyncSession, context: TenantContext, call: PlatformCall
+    ) -> PlatformAnswer: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The in-process adapters of one process; a None port is reached over HTTP."""
+
+    intake: EventIntake | None = None
+    receiver: ActionReceiver | None = None
+    platform: PlatformOperations | None = None
+
+
+INTAKE_INFO_KEY = "bcs.event_intake"
+"""Where a session carries the in-process intake (`Session.info`, set by the sessionmaker):
+a platform write reaches it from any service without threading it through every call."""
+
+
+def event_intake(session: AsyncSession) -> EventIntake | None:
+    found: EventIntake | None = session.info.get(INTAKE_INFO_KEY)
+    return found
