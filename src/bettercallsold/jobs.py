@@ -9,10 +9,15 @@ periodic `maintenance:recover_stalled_jobs`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import procrastinate
+import psycopg
+import psycopg_pool
 
 from bettercallsold.automation.tasks import blueprint as automation_tasks
 from bettercallsold.bus.tasks import blueprint as bus_tasks
+from bettercallsold.db.engine import idle_connection_problem
 from bettercallsold.db.url import libpq_url
 from bettercallsold.maintenance_tasks import blueprint as maintenance_tasks
 from bettercallsold.receiver.tasks import blueprint as receiver_tasks
@@ -30,6 +35,18 @@ BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
 _namespaced: set[str] = set()
 
 
+def _pool_without_check_query(**options: Any) -> psycopg_pool.AsyncConnectionPool:
+    """procrastinate's pool, with its check at checkout (a `SELECT 1` round trip, a transaction
+    in PostgreSQL's books, on every job fetch and finish) replaced by a look at the socket."""
+    return psycopg_pool.AsyncConnectionPool(**{**options, "check": _check_socket})
+
+
+async def _check_socket(connection: psycopg.AsyncConnection[Any]) -> None:
+    problem = idle_connection_problem(connection)
+    if problem is not None:
+        raise psycopg.OperationalError(problem)
+
+
 def make_job_app(database_url: str, *, pool_min: int = 1, pool_max: int = 10) -> procrastinate.App:
     """A job app on `database_url` with every feature's tasks (and periodic tasks).
 
@@ -41,6 +58,7 @@ def make_job_app(database_url: str, *, pool_min: int = 1, pool_max: int = 10) ->
         conninfo=libpq_url(database_url),
         min_size=pool_min,
         max_size=pool_max,
+        pool_factory=_pool_without_check_query,
     )
     app = procrastinate.App(connector=connector)
     for namespace, blueprint in BLUEPRINTS:

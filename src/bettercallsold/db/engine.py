@@ -16,6 +16,7 @@ import select
 from collections.abc import AsyncIterator
 from typing import Any
 
+import psycopg
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -42,17 +43,27 @@ def make_engine(libpq_url: str, *, pool_size: int = 10, max_overflow: int = 20) 
 def _drop_dead_connection(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     """Pool `checkout` hook: `DisconnectionError` makes the pool open a fresh connection."""
     del record, proxy
-    connection = dbapi_connection.driver_connection  # the psycopg AsyncConnection
+    problem = idle_connection_problem(dbapi_connection.driver_connection)
+    if problem is not None:
+        raise DisconnectionError(problem)
+
+
+def idle_connection_problem(connection: Any) -> str | None:
+    """Why an idle pooled psycopg connection is unusable, or None: one `poll()` system call.
+
+    An idle connection has nothing to read, so a readable socket means the server closed it or
+    sent it a fatal error. Shared by SQLAlchemy's pool and the job engine's (`jobs.py`)."""
     if connection is None or connection.closed or connection.broken:
-        raise DisconnectionError("the pooled connection is closed")
+        return "the pooled connection is closed"
     try:
         fd = connection.pgconn.socket
-    except Exception as exc:  # psycopg.OperationalError: no socket any more
-        raise DisconnectionError("the pooled connection has no socket") from exc
+    except psycopg.OperationalError:  # no socket any more
+        return "the pooled connection has no socket"
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLPRI)
     if poller.poll(0):
-        raise DisconnectionError("the server closed the pooled connection")
+        return "the server closed the pooled connection"
+    return None
 
 
 def make_sessionmaker(

@@ -12,12 +12,14 @@ written while the caller's other work stands.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.errors import ActionAlreadyPerformed
@@ -39,6 +41,8 @@ from bettercallsold.platform.tasks import service as tasks
 from bettercallsold.platform.tasks.schemas import TaskAssign, TaskCreate
 from bettercallsold.ports import PlatformAnswer, PlatformCall
 from bettercallsold.types import TenantContext
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, TenantContext, uuid.UUID | None, Any], Awaitable[Any]]
 """(session, context, the path's id, the validated body) → the route's result (None: 204)."""
@@ -151,6 +155,13 @@ class InProcessPlatform:
             return PlatformAnswer(exc.status_code, {"detail": exc.detail()})
         except BCSError as exc:
             return PlatformAnswer(exc.status_code, {"detail": exc.message})
+        except (OperationalError, InterfaceError):
+            raise  # the connection is gone: the caller's whole transaction is, and is retried
+        except Exception:
+            # A platform bug: a 500, as its route would answer. The savepoint is rolled back;
+            # the caller's other actions stand, as over HTTP.
+            logger.exception("platform operation failed: %s %s", call.method, call.path)
+            return PlatformAnswer(500, {"detail": "Internal Server Error"})
         if result is None:
             return PlatformAnswer(operation.status)
         answer = result.model_dump(mode="json") if isinstance(result, BaseModel) else result

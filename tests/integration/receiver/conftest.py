@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from bettercallsold.ports import ExecutionRef
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import Settings
 from tests.integration.conftest import MakeTenant, TenantHandle
@@ -75,12 +76,25 @@ async def plugin(app: FastAPI, settings: Settings) -> AsyncIterator[httpx.AsyncC
         yield http
 
 
-class Receiver:
-    """Sends batches for one execution and reads back what the receiver recorded."""
+@dataclass(frozen=True)
+class _Action:
+    action_type: str
+    payload: Any
+    step_id: str | None = None
 
-    def __init__(self, plugin: httpx.AsyncClient, runtime: Runtime) -> None:
+
+class Receiver:
+    """Sends batches for one execution and reads back what the receiver recorded.
+
+    `mode` is how `results` reaches the receiver: `http` posts the batch to the contract's
+    endpoint (a plugin elsewhere), `port` calls the in-process port in a transaction of its own
+    (a plugin in the same process, as an execution job does). `send` is always HTTP.
+    """
+
+    def __init__(self, plugin: httpx.AsyncClient, runtime: Runtime, mode: str = "http") -> None:
         self.plugin = plugin
         self.runtime = runtime
+        self.mode = mode
 
     async def send(
         self, execution: Execution, events: list[dict[str, Any]], key: str | None = None
@@ -95,9 +109,23 @@ class Receiver:
     async def results(
         self, execution: Execution, events: list[dict[str, Any]], key: str | None = None
     ) -> list[dict[str, Any]]:
+        if self.mode == "port":
+            return await self._through_port(execution, events, key)
         response = await self.send(execution, events, key)
         assert response.status_code == 200, response.text
         results: list[dict[str, Any]] = response.json()["results"]
+        assert len(results) == len(events)
+        return results
+
+    async def _through_port(
+        self, execution: Execution, events: list[dict[str, Any]], key: str | None
+    ) -> list[dict[str, Any]]:
+        port = self.runtime.ports.receiver
+        assert port is not None, "the test app runs the receiver in process"
+        ref = ExecutionRef(execution.id, execution.tenant.tenant_id, execution.depth)
+        actions = [_Action(e["action_type"], e["payload"], e.get("step_id")) for e in events]
+        async with self.runtime.sessionmaker() as session, session.begin():
+            results = await port.perform(session, ref, key or f"{execution.id}:test", actions)
         assert len(results) == len(events)
         return results
 
@@ -128,6 +156,14 @@ class Receiver:
             return [dict(row._mapping) for row in rows]
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_receiver_modes` run with the receiver reached over HTTP and through
+    its in-process port; the others (HTTP status codes, idempotency keys) over HTTP only."""
+    if "receiver_mode" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_receiver_modes") is not None
+        metafunc.parametrize("receiver_mode", ["http", "port"] if both else ["http"])
+
+
 @pytest.fixture
-def receiver(plugin: httpx.AsyncClient, runtime: Runtime) -> Receiver:
-    return Receiver(plugin, runtime)
+def receiver(plugin: httpx.AsyncClient, runtime: Runtime, receiver_mode: str) -> Receiver:
+    return Receiver(plugin, runtime, receiver_mode)

@@ -14,6 +14,8 @@ import pytest
 from tests.integration.conftest import TenantHandle
 from tests.integration.receiver.conftest import Execution, Receiver
 
+pytestmark = pytest.mark.both_receiver_modes
+
 
 async def _act(
     receiver: Receiver,

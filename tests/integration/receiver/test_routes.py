@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
+from bettercallsold.runtime import Runtime
 from bettercallsold.settings import Settings
 from tests.integration.conftest import TenantHandle
-from tests.integration.receiver.conftest import RECEIVER_PATH, Execution, Receiver
+from tests.integration.receiver.conftest import RECEIVER_PATH, Execution, MakeExecution, Receiver
 
 PRODUCT = {"action_type": "create_product", "payload": {"name": "Kept", "price": 5}}
 
@@ -22,6 +23,7 @@ async def _products(tenant: TenantHandle) -> list[dict[str, Any]]:
     return items
 
 
+@pytest.mark.both_receiver_modes
 class TestFailingActions:
     async def test_unknown_action_type_fails_while_the_others_succeed(
         self, receiver: Receiver, execution: Execution
@@ -198,3 +200,28 @@ class TestRequestErrors:
         invalid = operation["responses"]["422"]["content"]["application/json"]["schema"]
         assert invalid == {"$ref": "#/components/schemas/HTTPValidationError"}
         assert any(p["name"] == "Idempotency-Key" for p in operation["parameters"])
+
+
+async def test_the_port_answers_exactly_as_the_endpoint(
+    plugin: httpx.AsyncClient, runtime: Runtime, make_execution: MakeExecution
+) -> None:
+    """The same batch, refused in every way a platform refuses, gives the same results and the
+    same log whether the receiver is reached over HTTP or through its in-process port."""
+    first = await make_execution()
+    second = await make_execution(first.tenant)
+    ghost = str(uuid.uuid4())
+    events = [
+        {"action_type": "update_product", "payload": {"id": ghost, "price": 1}, "step_id": "a"},
+        {"action_type": "update_product", "payload": {"id": "not-a-uuid", "price": 1}},
+        {"action_type": "create_product", "payload": {"name": "X", "price": -1}},
+        {"action_type": "create_task", "payload": {"title": "T", "due_date": "tomorrow"}},
+        {"action_type": "send_email", "payload": {"to": "nobody", "subject": "S"}},
+        {"action_type": "launch_rocket", "payload": {}},
+    ]
+    over_http = await Receiver(plugin, runtime, "http").results(first, events)
+    through_port = await Receiver(plugin, runtime, "port").results(second, events)
+    assert through_port == over_http
+    assert [result["success"] for result in over_http] == [False] * len(events)
+    http_log = await Receiver(plugin, runtime).log(first)
+    port_log = await Receiver(plugin, runtime).log(second)
+    assert [row["result"] for row in port_log] == [row["result"] for row in http_log]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.receiver.conftest import Execution, MakeExecution, Receiver
+
+pytestmark = pytest.mark.both_receiver_modes
 
 
 async def test_an_execution_cannot_touch_another_tenants_product(
