@@ -25,6 +25,7 @@ KNOWN_QUEUES = ("deliveries", "executions", "maintenance", "default")
 @dataclass
 class MetricsSnapshot:
     queue_depth: dict[str, int] = field(default_factory=dict)
+    oldest_waiting: dict[str, float] = field(default_factory=dict)
     jobs_running: dict[str, int] = field(default_factory=dict)
     workers: dict[str, int] = field(default_factory=dict)
     deliveries: dict[str, int] = field(default_factory=dict)
@@ -33,6 +34,16 @@ class MetricsSnapshot:
     duration_buckets: list[int] = field(default_factory=list)
     duration_count: int = 0
     duration_sum: float = 0.0
+
+
+_OLDEST_WAITING = text(
+    # A job waits from when it was deferred, or from when it became due (a scheduled retry).
+    "SELECT j.queue_name, max(extract(epoch FROM now() - greatest(e.at, j.scheduled_at)))"
+    " FROM procrastinate_jobs AS j"
+    " JOIN procrastinate_events AS e ON e.job_id = j.id AND e.type = 'deferred'"
+    " WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())"
+    " GROUP BY j.queue_name"
+)
 
 
 async def _table_exists(connection: AsyncConnection, name: str) -> bool:
@@ -55,6 +66,9 @@ async def collect_snapshot(
         "SELECT queue_name, count(*) FROM procrastinate_jobs WHERE status = 'todo' "
         "GROUP BY queue_name",
     )
+    snapshot.oldest_waiting = dict.fromkeys(KNOWN_QUEUES, 0.0) | {
+        str(row[0]): float(row[1]) for row in await connection.execute(_OLDEST_WAITING)
+    }
     snapshot.jobs_running = dict.fromkeys(KNOWN_QUEUES, 0) | await _counts(
         connection,
         "SELECT queue_name, count(*) FROM procrastinate_jobs WHERE status = 'doing' "
@@ -123,6 +137,14 @@ class _SnapshotCollector(Collector):
             GaugeMetricFamily("bcs_queue_depth", "Jobs waiting per queue", labels=["queue"]),
             snap.queue_depth,
         )
+        oldest = GaugeMetricFamily(
+            "bcs_queue_oldest_waiting_seconds",
+            "Age of the oldest job waiting per queue (0: none waits); growing: add workers",
+            labels=["queue"],
+        )
+        for queue, seconds in sorted(snap.oldest_waiting.items()):
+            oldest.add_metric([queue], round(seconds, 3))
+        yield oldest
         yield _by_label(
             GaugeMetricFamily(
                 "bcs_jobs_running", "Jobs being run by a worker, per queue", labels=["queue"]

@@ -86,3 +86,47 @@ async def test_metrics_count_workers_by_heartbeat_and_running_jobs(
     [line] = [line for line in body.splitlines() if line.startswith('bcs_workers{state="silent"}')]
     assert float(line.split()[-1]) >= 1
     assert 'bcs_workers{state="alive"}' in body
+
+
+async def test_metrics_show_the_age_of_the_oldest_waiting_job_per_queue(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """A job deferred 90 s ago and still waiting shows as at least 90 s old in its queue; a
+    job scheduled for later is not waiting yet."""
+    async with runtime.engine.begin() as connection:
+        waiting = await connection.scalar(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, args)"
+                " VALUES ('metrics-test', 'nothing', '{}') RETURNING id"
+            )
+        )
+        later = await connection.scalar(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, args, scheduled_at)"
+                " VALUES ('metrics-later', 'nothing', '{}', now() + interval '1 hour')"
+                " RETURNING id"
+            )
+        )
+        await connection.execute(
+            text(
+                "UPDATE procrastinate_events SET at = now() - interval '90 seconds'"
+                " WHERE job_id = :id"
+            ),
+            {"id": waiting},
+        )
+    try:
+        body = (await client.get("/metrics")).text
+    finally:
+        async with runtime.engine.begin() as connection:
+            await connection.execute(
+                text("DELETE FROM procrastinate_jobs WHERE id IN (:a, :b)"),
+                {"a": waiting, "b": later},
+            )
+    ages = {
+        line.split('"')[1]: float(line.split()[-1])
+        for line in body.splitlines()
+        if line.startswith("bcs_queue_oldest_waiting_seconds{")
+    }
+    assert 90 <= ages["metrics-test"] < 300
+    assert "metrics-later" not in ages
+    assert ages["executions"] >= 0
