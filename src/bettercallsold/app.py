@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bettercallsold import __version__
 from bettercallsold.api_docs import router as api_docs_router
+from bettercallsold.automation.interests import declare_all as declare_interests
 from bettercallsold.automation.routes import router as automation_router
 from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.bus.routes import router as bus_router
@@ -171,7 +172,10 @@ async def open_runtime(app: FastAPI, settings: Settings) -> AsyncIterator[Runtim
 
 async def on_process_start(runtime: Runtime) -> None:
     """What every `bcs` process does once its runtime is open (`bcs serve` and `bcs worker`):
-    the bus's start-up, then bring back the jobs of workers that died while it was down."""
+    the plugin declares what it wants of the bus, the bus's start-up, then bring back the jobs
+    of workers that died while it was down."""
+    async with runtime.sessionmaker() as session, session.begin():
+        await declare_interests(session)
     await bus_startup(runtime)
     await recover_stalled_jobs(
         runtime.engine,

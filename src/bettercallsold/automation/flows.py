@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bettercallsold.automation import repository
+from bettercallsold.automation import interests, repository
 from bettercallsold.automation.definition import FlowProblem, validate_flow
 from bettercallsold.automation.errors import FlowNotFound, InvalidFlow
 from bettercallsold.automation.models import AutomationFlow
@@ -56,6 +56,7 @@ async def create_flow(session: AsyncSession, tenant_id: uuid.UUID, body: FlowCre
     )
     session.add(flow)
     await session.flush()
+    await interests.sync_tenant(session, tenant_id)
     await session.refresh(flow)
     return FlowOut.model_validate(flow)
 
@@ -109,6 +110,8 @@ async def update_flow(
     for key, value in changes.items():
         setattr(flow, key, value)
     await session.flush()
+    if {"trigger_event", "status"} & changes.keys():
+        await interests.sync_tenant(session, tenant_id)
     await session.refresh(flow)
     return FlowOut.model_validate(flow)
 
@@ -126,6 +129,7 @@ async def delete_flow(session: AsyncSession, tenant_id: uuid.UUID, flow_id: uuid
     flow = await _owned(session, tenant_id, flow_id, for_update=True)
     await session.delete(flow)
     await session.flush()
+    await interests.sync_tenant(session, tenant_id)
 
 
 async def upsert_flow_by_name(

@@ -121,6 +121,26 @@ async def active_flows_for(
     return (await session.scalars(statement)).all()
 
 
+async def active_trigger_types(session: AsyncSession, tenant_id: uuid.UUID) -> list[str]:
+    """The event types some active flow of the tenant is triggered by."""
+    found = await session.scalars(
+        select(AutomationFlow.trigger_event)
+        .where(AutomationFlow.tenant_id == tenant_id, AutomationFlow.status == "active")
+        .distinct()
+    )
+    return list(found.all())
+
+
+async def active_trigger_pairs(session: AsyncSession) -> list[tuple[uuid.UUID, str]]:
+    """(tenant, event type) for every tenant's active flows."""
+    rows = await session.execute(
+        select(AutomationFlow.tenant_id, AutomationFlow.trigger_event)
+        .where(AutomationFlow.status == "active")
+        .distinct()
+    )
+    return [(row.tenant_id, row.trigger_event) for row in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class FlowToStart:
     id: uuid.UUID

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -92,6 +94,23 @@ class WebhookSubscription(Base):
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
+    by_interest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """An operator subscription that gets a tenant's event only when its subscriber declared an
+    interest in that tenant's event type (`SubscriberInterest`): the automation plugin, which
+    wants the types some active flow of the tenant uses, not every event of every tenant."""
+
+
+class SubscriberInterest(Base):
+    """One tenant's event type that an operator subscriber wants (`by_interest`). Kept exact by
+    the subscriber in the transactions that change what it wants (`interests.py`)."""
+
+    __tablename__ = "webhook_subscriber_interests"
+
+    system_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_type: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class WebhookDelivery(Base):

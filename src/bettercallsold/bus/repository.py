@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     bindparam,
+    exists,
     func,
     insert,
     or_,
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.models import (
     PlatformEvent,
+    SubscriberInterest,
     WebhookDelivery,
     WebhookDeliveryAttempt,
     WebhookSubscription,
@@ -44,6 +46,15 @@ _MATCHING = select(WebhookSubscription.id).where(
         WebhookSubscription.tenant_id.is_(None),
     ),
     WebhookSubscription.event_types.overlap(array(_WANTED_TYPES, type_=String(64))),
+    # An operator subscriber that declares its interests gets only the events it wants.
+    or_(
+        ~WebhookSubscription.by_interest,
+        exists().where(
+            SubscriberInterest.system_key == WebhookSubscription.system_key,
+            SubscriberInterest.tenant_id == bindparam("tenant_id"),
+            SubscriberInterest.event_type == bindparam("event_type", type_=String),
+        ),
+    ),
     # The operator subscription whose subscriber takes events in process gets no delivery.
     or_(
         WebhookSubscription.system_key.is_(None),
@@ -290,7 +301,13 @@ async def list_subscriptions(
 
 
 async def upsert_system_subscription(
-    session: AsyncSession, key: str, url: str, secret: str, event_types: list[str]
+    session: AsyncSession,
+    key: str,
+    url: str,
+    secret: str,
+    event_types: list[str],
+    *,
+    by_interest: bool = False,
 ) -> None:
     """Create the operator subscription named `key`, or bring its URL, secret and types up to
     date; safe when several processes start at once (one INSERT ... ON CONFLICT)."""
@@ -303,6 +320,7 @@ async def upsert_system_subscription(
         event_types=event_types,
         status="active",
         description="operator subscription (configured by settings)",
+        by_interest=by_interest,
     )
     excluded = statement.excluded
     statement = statement.on_conflict_do_update(
@@ -311,12 +329,14 @@ async def upsert_system_subscription(
             "url": excluded.url,
             "secret": excluded.secret,
             "event_types": excluded.event_types,
+            "by_interest": excluded.by_interest,
             "updated_at": func.now(),
         },
         where=or_(
             WebhookSubscription.url != excluded.url,
             WebhookSubscription.secret != excluded.secret,
             WebhookSubscription.event_types != excluded.event_types,
+            WebhookSubscription.by_interest != excluded.by_interest,
         ),
     )
     await session.execute(statement)

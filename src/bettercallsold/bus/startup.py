@@ -9,7 +9,8 @@ PLUGIN_SUBSCRIPTION_KEY = "automation-plugin"
 
 
 async def on_startup(runtime: Runtime) -> None:
-    """Subscribe the automation plugin to every tenant's events.
+    """Subscribe the automation plugin to every tenant's events of the types its flows use
+    (its interests, `bus/interests.py`, which the plugin declares first: `app.py`).
 
     The plugin's subscription is the operator's (tenant NULL): its URL is
     `settings.plugin_webhook_url()` (in-process by default) and its secret `BCS_WEBHOOK_SECRET`;
@@ -24,4 +25,5 @@ async def on_startup(runtime: Runtime) -> None:
             url=settings.plugin_webhook_url(),
             secret=settings.webhook_secret.get_secret_value(),
             event_types=["*"],
+            by_interest=True,
         )
