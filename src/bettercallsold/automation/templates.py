@@ -111,12 +111,18 @@ def referenced_steps(template: Any) -> set[str]:
     found: set[str] = set()
     for _, text in string_leaves(template):
         if _has_markup(text):
-            try:
-                steps = _analyze(text).globals.get("steps", [])
-            except TemplateError:
-                continue
-            found.update(str(var.segments[1]) for var in steps if len(var.segments) > 1)
+            found.update(_steps_read_by(text))
     return found
+
+
+@functools.lru_cache(maxsize=512)
+def _steps_read_by(text: str) -> frozenset[str]:
+    """Cached like the parse: every execution of a flow asks the same strings."""
+    try:
+        steps = _analyze(text).globals.get("steps", [])
+    except TemplateError:
+        return frozenset()
+    return frozenset(str(var.segments[1]) for var in steps if len(var.segments) > 1)
 
 
 def _render(value: Any, scope: Mapping[str, Any]) -> Any:

@@ -25,8 +25,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus import repository
-from bettercallsold.bus.models import PlatformEvent
 from bettercallsold.db.deferral import BACKLOG_CAP, JobToDefer, defer_jobs, fair_priority
+from bettercallsold.ports import EventRecord
 
 DELIVER_TASK = "bus:deliver"
 DELIVERIES_QUEUE = "deliveries"
@@ -49,7 +49,7 @@ def delivery_job(
 
 
 async def fan_out(
-    session: AsyncSession, event: PlatformEvent, *, in_process_key: str | None = None
+    session: AsyncSession, event: EventRecord, *, in_process_key: str | None = None
 ) -> list[uuid.UUID]:
     """Create the event's deliveries and defer their jobs; returns the delivery ids. The
     operator subscription named `in_process_key` is served in process: no delivery for it."""
@@ -64,7 +64,7 @@ async def fan_out(
             "id": delivery_id,
             "tenant_id": event.tenant_id,
             "subscription_id": subscription_id,
-            "event_id": event.id,
+            "event_id": event.event_id,
             "event_type": event.event_type,
             "status": "pending",
             "attempt_count": 0,

@@ -50,67 +50,60 @@ def new_event_id() -> str:
 
 async def record_event(
     session: AsyncSession, context: TenantContext, event_type: str, payload: dict[str, Any]
-) -> PlatformEvent:
+) -> EventRecord:
     assert event_type in EVENT_TYPES, event_type
-    event = PlatformEvent(
-        id=new_event_id(),
+    event = EventRecord(
+        event_id=new_event_id(),
         tenant_id=context.tenant_id,
         event_type=event_type,
         payload=payload,
+        occurred_at=utcnow(),
         causation_execution_id=context.causation.flow_execution_id,
         causation_depth=context.causation.depth,
-        action_key=context.action_key,
-        occurred_at=utcnow(),
     )
-    if context.action_key is None:
-        session.add(event)
-        await session.flush()
-    elif not await _insert_once(session, event):
+    connection = await session.connection()
+    if not await _insert_once(connection, event, context.action_key):
         # The same action's write committed first (a concurrent repeat): this one's changes are
         # rolled back with the exception, and its caller gets the first one's resource.
         raise ActionAlreadyPerformed(
-            await performed_action(session, context.tenant_id, context.action_key) or {}
+            await performed_action(session, context.tenant_id, context.action_key or "") or {}
         )
     intake = event_intake(session)
     await fan_out(
         session, event, in_process_key=intake.subscription_key if intake is not None else None
     )
     if intake is not None:
-        await intake.take(session, _record_of(event))
+        await intake.take(session, event)
     return event
 
 
-def _record_of(event: PlatformEvent) -> EventRecord:
-    return EventRecord(
-        event_id=event.id,
-        tenant_id=event.tenant_id,
-        event_type=event.event_type,
-        payload=event.payload,
-        occurred_at=event.occurred_at,
-        causation_execution_id=event.causation_execution_id,
-        causation_depth=event.causation_depth,
+_INSERT = (
+    pg_insert(PlatformEvent)
+    .on_conflict_do_nothing(
+        index_elements=["tenant_id", "action_key"], index_where=text("action_key IS NOT NULL")
     )
+    .returning(PlatformEvent.id)
+)
 
 
-async def _insert_once(session: AsyncSession, event: PlatformEvent) -> bool:
-    """Insert a keyed event unless its action key is taken; False when it is. A concurrent
-    insert of the same key waits here until the other transaction ends (PostgreSQL's unique
-    index), so of two repeats exactly one commits."""
-    values = {
-        column.key: getattr(event, column.key)
-        for column in PlatformEvent.__table__.columns
-        if getattr(event, column.key) is not None
+async def _insert_once(
+    connection: AsyncConnection, event: EventRecord, action_key: str | None
+) -> bool:
+    """Insert the event; False when its action key is taken. A concurrent insert of the same
+    key waits here until the other transaction ends (PostgreSQL's unique index), so of two
+    repeats exactly one commits. One prepared Core statement: the ORM's unit of work is most
+    of the cost of a row this simple, and every platform write pays it."""
+    row = {
+        "id": event.event_id,
+        "tenant_id": event.tenant_id,
+        "event_type": event.event_type,
+        "payload": event.payload,
+        "causation_execution_id": event.causation_execution_id,
+        "causation_depth": event.causation_depth,
+        "action_key": action_key,
+        "occurred_at": event.occurred_at,
     }
-    statement = (
-        pg_insert(PlatformEvent)
-        .values(values)
-        .on_conflict_do_nothing(
-            index_elements=["tenant_id", "action_key"],
-            index_where=text("action_key IS NOT NULL"),
-        )
-        .returning(PlatformEvent.id)
-    )
-    return (await session.execute(statement)).first() is not None
+    return (await connection.execute(_INSERT, row)).first() is not None
 
 
 async def performed_action(

@@ -6,7 +6,7 @@ import copy
 import dataclasses
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,16 @@ from bettercallsold.automation.seeding import EXAMPLES_DIR
 from bettercallsold.ports import Ports
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import Settings
-from tests.integration.conftest import TenantHandle
+from tests.integration.conftest import MakeTenant, TenantHandle
+from tests.integration.remote import (
+    IN_PROCESS,
+    MODES,
+    OVER_HTTP,
+    RemoteSystem,
+    System,
+    fresh_database,
+    serve_remote_system,
+)
 
 WEBHOOK_PATH = "/plugins/automation/webhook"
 FLOWS_PATH = "/plugins/automation/flows"
@@ -195,3 +204,56 @@ async def stub_receiver(runtime: Runtime) -> AsyncIterator[tuple[Runtime, StubRe
     stub = StubReceiver()
     async with httpx.AsyncClient(transport=httpx.MockTransport(stub.handle)) as http:
         yield dataclasses.replace(runtime, http=http, ports=Ports()), stub
+
+
+# --- both modes: in process (ports), and over HTTP through a real port (../remote.py) ------
+
+
+@pytest.fixture(scope="session")
+def remote_database_url(database_url: str) -> Iterator[str]:
+    """The remote system's own fresh database, on the test database's server."""
+    with fresh_database(database_url, "http") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def remote_system(
+    remote_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RemoteSystem]:
+    """The whole app served by uvicorn on a real port, with `platform_url` set to it (so its
+    parts meet over HTTP), and a job worker on its runtime, for the session."""
+    async with serve_remote_system(
+        remote_database_url, tmp_path_factory.mktemp("remote-var")
+    ) as remote:
+        yield remote
+
+
+@pytest.fixture
+async def over_http_system(remote_system: RemoteSystem) -> AsyncIterator[System]:
+    async with remote_system.client() as client, remote_system.tenants() as make_tenant:
+        yield System(
+            mode=OVER_HTTP,
+            settings=remote_system.settings,
+            runtime=remote_system.runtime,
+            client=client,
+            make_tenant=make_tenant,
+        )
+
+
+@pytest.fixture(params=MODES)
+def system(request: pytest.FixtureRequest) -> System:
+    """The system under test, in each mode: `in_process` (the session app, its parts meeting
+    through ports, with a worker for the test) or `over_http` (the remote system)."""
+    if request.param == IN_PROCESS:
+        request.getfixturevalue("worker")
+        client: httpx.AsyncClient = request.getfixturevalue("client")
+        make_tenant: MakeTenant = request.getfixturevalue("make_tenant")
+        return System(
+            mode=IN_PROCESS,
+            settings=request.getfixturevalue("settings"),
+            runtime=request.getfixturevalue("runtime"),
+            client=client,
+            make_tenant=make_tenant,
+        )
+    over_http: System = request.getfixturevalue("over_http_system")
+    return over_http

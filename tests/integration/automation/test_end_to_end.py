@@ -1,7 +1,12 @@
 """End to end with a real worker: platform write → event bus → plugin → receiver → platform.
 
-Everything runs in-process over HTTP (httpx's ASGI transport), with procrastinate workers on
-the test database. Waits poll with a deadline; nothing sleeps a fixed time.
+Every test runs in both modes (`tests/integration/remote.py`): `in_process`, the parts meeting
+through ports in one transaction (the app called through httpx's ASGI transport), and
+`over_http`, a second system served by uvicorn on a real port with `platform_url` set, whose
+parts meet through the contract's HTTP (signed webhooks to the plugin, batches to the receiver,
+the receiver's calls to the platform's REST API). Each test also checks which path was taken.
+Procrastinate workers run on each system's database. Waits poll with a deadline; nothing
+sleeps a fixed time.
 """
 
 from __future__ import annotations
@@ -12,10 +17,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 
-from bettercallsold.settings import Settings
 from tests.integration.automation.conftest import (
     EXECUTIONS_PATH,
     WEBHOOK_PATH,
@@ -24,8 +27,7 @@ from tests.integration.automation.conftest import (
     signed_request,
 )
 from tests.integration.conftest import TenantHandle
-
-pytestmark = pytest.mark.usefixtures("worker")
+from tests.integration.remote import System, plugin_deliveries, receiver_batches
 
 T = TypeVar("T")
 DEADLINE_SECONDS = 30.0
@@ -58,9 +60,42 @@ async def _items(tenant: TenantHandle, path: str) -> list[dict[str, Any]]:
     return items
 
 
+@pytest.fixture
+async def tenant(system: System) -> TenantHandle:
+    """A fresh tenant of the system under test, in its mode."""
+    return await system.make_tenant()
+
+
+async def assert_path_taken(
+    system: System,
+    tenant: TenantHandle,
+    *,
+    plugin_events: dict[str, int],
+    batches_of: list[str],
+) -> None:
+    """Which way the parts met. Over HTTP: the bus delivered the tenant's events to the plugin's
+    operator subscription (`plugin_events`: how many of each type, all `delivered`) and the
+    receiver keyed the batches of exactly the executions `batches_of` (all `completed`). In
+    process: no delivery to the plugin, no receiver key (the ports took the other path)."""
+    runtime, tenant_id = system.runtime, tenant.tenant_id
+    if not system.over_http:
+        assert await plugin_deliveries(runtime, tenant_id) == []
+        assert await receiver_batches(runtime, tenant_id) == []
+        return
+    expected = sorted((kind, "delivered") for kind, n in plugin_events.items() for _ in range(n))
+    await eventually(
+        lambda: plugin_deliveries(runtime, tenant_id),
+        lambda found: sorted(d for d in found if d[0] in plugin_events) == expected,
+        f"the plugin's webhook deliveries of {plugin_events}",
+    )
+    batches = await receiver_batches(runtime, tenant_id)
+    assert {execution_id for execution_id, _ in batches} == set(batches_of), batches
+    assert all(status == "completed" for _, status in batches), batches
+
+
 class TestWelcomeFlow:
     async def test_a_customer_with_an_email_is_welcomed(
-        self, tenant: TenantHandle, make_flow: MakeFlow
+        self, system: System, tenant: TenantHandle, make_flow: MakeFlow
     ) -> None:
         await make_flow(tenant)
         created = await tenant.http.post(
@@ -89,9 +124,12 @@ class TestWelcomeFlow:
             ("create_task", True),
         ]
         assert [r["success"] for r in detail["execution_results"]] == [True, True]
+        await assert_path_taken(
+            system, tenant, plugin_events={"customer.created": 1}, batches_of=[execution["id"]]
+        )
 
     async def test_a_customer_without_an_email_is_skipped(
-        self, tenant: TenantHandle, make_flow: MakeFlow
+        self, system: System, tenant: TenantHandle, make_flow: MakeFlow
     ) -> None:
         await make_flow(tenant)
         created = await tenant.http.post("/api/customers", json={"name": "No Mail"})
@@ -105,11 +143,15 @@ class TestWelcomeFlow:
         assert detail["events"] == []
         assert await _items(tenant, "/api/notifications") == []
         assert await _items(tenant, "/api/tasks") == []
+        await assert_path_taken(
+            system, tenant, plugin_events={"customer.created": 1}, batches_of=[]
+        )
 
 
 async def test_the_same_webhook_twice_runs_the_flow_once(
-    client: httpx.AsyncClient, settings: Settings, tenant: TenantHandle, make_flow: MakeFlow
+    system: System, tenant: TenantHandle, make_flow: MakeFlow
 ) -> None:
+    client, settings = system.client, system.settings
     await make_flow(tenant)
     payload = {"customer_id": "c-1", "name": "Jane Roe", "email": "jane@example.com"}
     body, headers = signed_request(
@@ -129,11 +171,14 @@ async def test_the_same_webhook_twice_runs_the_flow_once(
     assert [e["status"] for e in executions] == ["completed"]
     assert len(await _items(tenant, "/api/notifications")) == 1
     assert len(await _items(tenant, "/api/tasks")) == 1
+    # The event came straight to the webhook: only its batch went a way to look at.
+    await assert_path_taken(system, tenant, plugin_events={}, batches_of=[executions[0]["id"]])
 
 
 async def test_a_flow_feeding_itself_stops_at_the_depth_limit(
-    settings: Settings, tenant: TenantHandle, make_flow: MakeFlow
+    system: System, tenant: TenantHandle, make_flow: MakeFlow
 ) -> None:
+    settings = system.settings
     copy_product = {
         "id": "action_1",
         "type": "action",
@@ -166,3 +211,9 @@ async def test_a_flow_feeding_itself_stops_at_the_depth_limit(
     assert len(products) == limit + 2
     # Nothing more happens after the refusal: the chain is over.
     assert len(await _executions(tenant)) == limit + 2
+    await assert_path_taken(
+        system,
+        tenant,
+        plugin_events={"product.created": limit + 2},
+        batches_of=[by_depth[depth]["id"] for depth in range(limit + 1)],
+    )

@@ -196,7 +196,7 @@ class BusTenant:
                 for index in range(start, min(count, start + 200)):
                     payload = {"customer_id": str(uuid.uuid4()), "name": f"Customer {index}"}
                     event = await record_event(session, context, event_type, payload)
-                    ids.append(event.id)
+                    ids.append(event.event_id)
         return ids
 
     async def status_counts(self, subscription_id: str) -> dict[str, int]:

@@ -58,7 +58,7 @@ class TestCommit:
                     {"customer_id": "c1", "name": "Ghost"},
                 )
                 # Inside the transaction the delivery and its job exist...
-                mine = {"event": event.id, "subscription": subscription["id"]}
+                mine = {"event": event.event_id, "subscription": subscription["id"]}
                 assert await session.scalar(_JOBS_OF, mine) == 1
                 await session.rollback()
             # ...and vanish with it: no delivery, and no job deferred since.
