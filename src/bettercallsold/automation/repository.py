@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, Table, bindparam, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation.models import AutomationExecution, AutomationFlow, ReceivedEvent
@@ -147,7 +147,7 @@ class FlowToStart:
     flow_definition: JSON
 
 
-_Execution = AutomationExecution.__table__
+_Execution: Table = AutomationExecution.__table__  # type: ignore[assignment]
 _BACKLOG = (
     select(func.count())
     .select_from(
@@ -179,8 +179,9 @@ async def flows_to_start(
     `running` (counted up to `cap`), in one round trip. The count is an uncorrelated subquery,
     which PostgreSQL evaluates only once a flow row is found: an event no flow wants (most of
     them) costs the index lookup alone (`ix_automation_flows_active_trigger`)."""
+    connection = await session.connection()
     rows = (
-        await session.execute(
+        await connection.execute(
             _FLOWS_AND_BACKLOG, {"tenant_id": tenant_id, "event_type": event_type, "cap": cap}
         )
     ).all()
@@ -220,7 +221,8 @@ async def claim_execution(
 ) -> ClaimedExecution | None:
     """The execution, row-locked to the end of the transaction, if it is still `running`. A
     twin run of the same job waits here, then finds it ended and does nothing."""
-    row = (await session.execute(_CLAIM, {"execution_id": execution_id})).one_or_none()
+    connection = await session.connection()
+    row = (await connection.execute(_CLAIM, {"execution_id": execution_id})).one_or_none()
     if row is None:
         return None
     return ClaimedExecution(
@@ -243,7 +245,8 @@ async def insert_executions(session: AsyncSession, rows: Sequence[JSON]) -> list
         .on_conflict_do_nothing(index_elements=["flow_id", "event_id"])
         .returning(AutomationExecution.id)
     )
-    return list((await session.scalars(statement)).all())
+    connection = await session.connection()
+    return list((await connection.scalars(statement)).all())
 
 
 async def get_execution(
@@ -282,19 +285,33 @@ async def finish_execution(
     error: str | None,
 ) -> bool:
     """Record a running execution's end; False when it had already ended (a duplicate run)."""
-    statement = (
-        update(AutomationExecution)
-        .where(AutomationExecution.id == execution_id, AutomationExecution.status == "running")
-        .values(
-            status=status,
-            steps=steps,
-            execution_results=results,
-            error=error,
-            completed_at=func.now(),
-        )
-        .returning(AutomationExecution.id)
+    connection = await session.connection()
+    finished = await connection.scalar(
+        _FINISH,
+        {
+            "execution_id": execution_id,
+            "status": status,
+            "steps": steps,
+            "execution_results": results,
+            "error": error,
+        },
     )
-    return (await session.scalar(statement)) is not None
+    return finished is not None
+
+
+_FINISH = (
+    update(_Execution)
+    .where(_Execution.c.id == bindparam("execution_id"), _Execution.c.status == "running")
+    .values(
+        status=bindparam("status"),
+        steps=bindparam("steps", type_=JSONB),
+        execution_results=bindparam("execution_results", type_=JSONB),
+        error=bindparam("error"),
+        # The clock, not the transaction's start: an execution's duration is its real one.
+        completed_at=func.clock_timestamp(),
+    )
+    .returning(_Execution.c.id)
+)
 
 
 async def event_logs(

@@ -71,5 +71,6 @@ async def defer_jobs(session: AsyncSession, jobs: Sequence[JobToDefer]) -> list[
         }
         for job in jobs
     ]
-    result = await session.execute(_DEFER, {"jobs": json.dumps(rows)})
+    connection = await session.connection()
+    result = await connection.execute(_DEFER, {"jobs": json.dumps(rows)})
     return [int(row[0]) for row in result]

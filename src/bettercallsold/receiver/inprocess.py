@@ -30,7 +30,8 @@ from bettercallsold.receiver.models import AutomationEventLog
 from bettercallsold.types import JSON, Causation, TenantContext
 
 _INSERT_LOG = insert(AutomationEventLog).values(created_at=func.clock_timestamp())
-"""`clock_timestamp()`, not the transaction's `now()`: each row says when its action ended."""
+"""`clock_timestamp()`, not the transaction's `now()`: the rows, written together after the
+batch, say when it ended rather than when the execution's transaction began."""
 
 
 class InProcessReceiver:
@@ -47,12 +48,14 @@ class InProcessReceiver:
         actions: Sequence[ActionRequest],
     ) -> list[JSON]:
         done: list[JSON] = []
+        log: list[JSON] = []
         for position, action in enumerate(actions):
             result = await self._one(session, execution, batch_key, position, action)
             done.append(result)
-            await session.execute(
-                _INSERT_LOG, _log_row(execution, action.action_type, action, result)
-            )
+            log.append(_log_row(execution, action, result))
+        if log:
+            connection = await session.connection()
+            await connection.execute(_INSERT_LOG, log)
         return done
 
     async def _one(
@@ -95,13 +98,11 @@ class InProcessReceiver:
         )
 
 
-def _log_row(
-    execution: ExecutionRef, action_type: str, action: ActionRequest, result: JSON
-) -> JSON:
+def _log_row(execution: ExecutionRef, action: ActionRequest, result: JSON) -> JSON:
     return {
         "flow_execution_id": execution.id,
         "tenant_id": execution.tenant_id,
-        "action_type": action_type,
+        "action_type": action.action_type,
         "payload": action.payload,
         "result": result,
         "success": bool(result["success"]),

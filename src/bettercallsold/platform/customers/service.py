@@ -12,6 +12,7 @@ from bettercallsold.pagination import PageRequest, page_of, paginate
 from bettercallsold.platform.customers.models import Customer
 from bettercallsold.platform.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from bettercallsold.platform.ownership import get_owned
+from bettercallsold.platform.rows import insert_row
 from bettercallsold.types import TenantContext
 
 
@@ -24,10 +25,8 @@ def customer_event_payload(customer: CustomerOut) -> dict[str, object]:
 async def create_customer(
     session: AsyncSession, context: TenantContext, body: CustomerCreate
 ) -> CustomerOut:
-    customer = Customer(id=uuid.uuid4(), tenant_id=context.tenant_id, **body.model_dump())
-    session.add(customer)
-    await session.flush()  # server defaults come back in the INSERT's RETURNING: no refresh
-    out = CustomerOut.model_validate(customer)
+    values = {"id": uuid.uuid4(), "tenant_id": context.tenant_id, **body.model_dump()}
+    out = CustomerOut.model_validate(await insert_row(session, Customer, values))
     await record_event(session, context, "customer.created", customer_event_payload(out))
     return out
 

@@ -17,6 +17,7 @@ from bettercallsold.platform.notifications.providers import (
 )
 from bettercallsold.platform.notifications.schemas import NotificationOut
 from bettercallsold.platform.ownership import get_owned
+from bettercallsold.platform.rows import insert_row
 from bettercallsold.types import TenantContext
 
 DEFAULT_PROVIDER: NotificationProvider = StoringProvider()
@@ -29,21 +30,19 @@ async def send_notification(
     provider: NotificationProvider = DEFAULT_PROVIDER,
 ) -> NotificationOut:
     result = await provider.send(message)
-    notification = Notification(
-        id=uuid.uuid4(),
-        tenant_id=context.tenant_id,
-        channel=message.channel,
-        to=message.to,
-        subject=message.subject,
-        body=message.body,
-        template=message.template,
-        status=result.status,
-        provider=result.provider,
-        provider_response=result.response,
-    )
-    session.add(notification)
-    await session.flush()  # server defaults come back in the INSERT's RETURNING: no refresh
-    out = NotificationOut.model_validate(notification)
+    values = {
+        "id": uuid.uuid4(),
+        "tenant_id": context.tenant_id,
+        "channel": message.channel,
+        "to": message.to,
+        "subject": message.subject,
+        "body": message.body,
+        "template": message.template,
+        "status": result.status,
+        "provider": result.provider,
+        "provider_response": result.response,
+    }
+    out = NotificationOut.model_validate(await insert_row(session, Notification, values))
     payload = out.model_dump(mode="json")
     payload["notification_id"] = payload["id"]
     await record_event(session, context, "notification.sent", payload)

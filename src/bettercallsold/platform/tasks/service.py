@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bettercallsold.bus.outbox import record_event
 from bettercallsold.pagination import PageRequest, page_of, paginate
 from bettercallsold.platform.ownership import get_owned
+from bettercallsold.platform.rows import insert_row
 from bettercallsold.platform.tasks.models import StaffTask
 from bettercallsold.platform.tasks.schemas import TaskAssign, TaskCreate, TaskOut
 from bettercallsold.types import TenantContext
@@ -23,12 +24,8 @@ def task_event_payload(task: TaskOut) -> dict[str, Any]:
 
 
 async def create_task(session: AsyncSession, context: TenantContext, body: TaskCreate) -> TaskOut:
-    task = StaffTask(
-        id=uuid.uuid4(), tenant_id=context.tenant_id, status="open", **body.model_dump()
-    )
-    session.add(task)
-    await session.flush()  # server defaults come back in the INSERT's RETURNING: no refresh
-    out = TaskOut.model_validate(task)
+    values = {"id": uuid.uuid4(), "tenant_id": context.tenant_id, "status": "open"}
+    out = TaskOut.model_validate(await insert_row(session, StaffTask, values | body.model_dump()))
     await record_event(session, context, "task.created", task_event_payload(out))
     return out
 
