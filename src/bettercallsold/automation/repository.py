@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from psycopg.types.json import Jsonb
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation.models import AutomationExecution, AutomationFlow, ReceivedEvent
+from bettercallsold.db.raw import driver_connection
 from bettercallsold.pagination import PageRequest, paginate
 from bettercallsold.types import JSON
 
@@ -147,29 +150,17 @@ class FlowToStart:
     flow_definition: JSON
 
 
-_Execution: Table = AutomationExecution.__table__  # type: ignore[assignment]
-_BACKLOG = (
-    select(func.count())
-    .select_from(
-        select(_Execution.c.id)
-        .where(
-            _Execution.c.tenant_id == bindparam("tenant_id"),
-            _Execution.c.status == "running",
-        )
-        .limit(bindparam("cap", type_=Integer))
-        .subquery()
+_FLOWS_AND_BACKLOG = """
+    SELECT f.id, f.flow_definition, (
+        SELECT count(*) FROM (
+            SELECT 1 FROM automation_executions
+            WHERE tenant_id = %(tenant_id)s AND status = 'running' LIMIT %(cap)s
+        ) AS running
     )
-    .scalar_subquery()
-)
-_FLOWS_AND_BACKLOG = (
-    select(AutomationFlow.id, AutomationFlow.flow_definition, _BACKLOG.label("backlog"))
-    .where(
-        AutomationFlow.tenant_id == bindparam("tenant_id"),
-        AutomationFlow.trigger_event == bindparam("event_type"),
-        AutomationFlow.status == "active",
-    )
-    .order_by(AutomationFlow.created_at, AutomationFlow.id)
-)
+    FROM automation_flows AS f
+    WHERE f.tenant_id = %(tenant_id)s AND f.trigger_event = %(event_type)s AND f.status = 'active'
+    ORDER BY f.created_at, f.id
+"""
 
 
 async def flows_to_start(
@@ -179,14 +170,11 @@ async def flows_to_start(
     `running` (counted up to `cap`), in one round trip. The count is an uncorrelated subquery,
     which PostgreSQL evaluates only once a flow row is found: an event no flow wants (most of
     them) costs the index lookup alone (`ix_automation_flows_active_trigger`)."""
-    connection = await session.connection()
-    rows = (
-        await connection.execute(
-            _FLOWS_AND_BACKLOG, {"tenant_id": tenant_id, "event_type": event_type, "cap": cap}
-        )
-    ).all()
-    flows = [FlowToStart(id=row.id, flow_definition=row.flow_definition) for row in rows]
-    return flows, int(rows[0].backlog) if rows else 0
+    connection = await driver_connection(session)
+    parameters = {"tenant_id": tenant_id, "event_type": event_type, "cap": cap}
+    rows = await (await connection.execute(_FLOWS_AND_BACKLOG, parameters)).fetchall()
+    flows = [FlowToStart(id=row[0], flow_definition=row[1]) for row in rows]
+    return flows, int(rows[0][2]) if rows else 0
 
 
 # ----------------------------------------------------------------------------- executions
@@ -202,18 +190,11 @@ class ClaimedExecution:
     started_at: datetime
 
 
-_CLAIM = (
-    select(
-        _Execution.c.id,
-        _Execution.c.tenant_id,
-        _Execution.c.causation_depth,
-        _Execution.c.trigger_data,
-        _Execution.c.definition,
-        _Execution.c.started_at,
-    )
-    .where(_Execution.c.id == bindparam("execution_id"), _Execution.c.status == "running")
-    .with_for_update()
-)
+_CLAIM = """
+    SELECT id, tenant_id, causation_depth, trigger_data, definition, started_at
+    FROM automation_executions WHERE id = %s AND status = 'running'
+    FOR UPDATE
+"""
 
 
 async def claim_execution(
@@ -221,32 +202,43 @@ async def claim_execution(
 ) -> ClaimedExecution | None:
     """The execution, row-locked to the end of the transaction, if it is still `running`. A
     twin run of the same job waits here, then finds it ended and does nothing."""
-    connection = await session.connection()
-    row = (await connection.execute(_CLAIM, {"execution_id": execution_id})).one_or_none()
+    connection = await driver_connection(session)
+    row = await (await connection.execute(_CLAIM, (execution_id,))).fetchone()
     if row is None:
         return None
-    return ClaimedExecution(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        causation_depth=row.causation_depth,
-        trigger_data=row.trigger_data,
-        definition=row.definition,
-        started_at=row.started_at,
-    )
+    return ClaimedExecution(*row)
+
+
+_INSERT_EXECUTIONS = """
+    INSERT INTO automation_executions (id, flow_id, tenant_id, status, trigger_data, event_id,
+        event_type, causation_depth, definition, steps, execution_results, error, completed_at)
+    SELECT r.id, r.flow_id, r.tenant_id, r.status, r.trigger_data, r.event_id, r.event_type,
+        r.causation_depth, r.definition, r.steps, r.execution_results, r.error,
+        CASE WHEN r.finished THEN now() END
+    FROM jsonb_to_recordset(%s) AS r(id uuid, flow_id uuid, tenant_id uuid, status varchar,
+        trigger_data jsonb, event_id varchar, event_type varchar, causation_depth int,
+        definition jsonb, steps jsonb, execution_results jsonb, error text, finished boolean)
+    ON CONFLICT (flow_id, event_id) DO NOTHING
+    RETURNING id
+"""
 
 
 async def insert_executions(session: AsyncSession, rows: Sequence[JSON]) -> list[uuid.UUID]:
-    """Insert executions, skipping any (flow, event) already recorded; the new ids."""
+    """Insert executions, skipping any (flow, event) already recorded; the new ids. A row
+    with a `completed_at` is recorded as ended now (a refused start)."""
     if not rows:
         return []
-    statement = (
-        insert(AutomationExecution)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=["flow_id", "event_id"])
-        .returning(AutomationExecution.id)
-    )
-    connection = await session.connection()
-    return list((await connection.scalars(statement)).all())
+    records = [
+        {**row, "finished": row.get("completed_at") is not None, "completed_at": None}
+        for row in rows
+    ]
+    connection = await driver_connection(session)
+    cursor = await connection.execute(_INSERT_EXECUTIONS, (Jsonb(records, _dumps),))
+    return [row[0] for row in await cursor.fetchall()]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
 
 
 async def get_execution(
@@ -285,33 +277,20 @@ async def finish_execution(
     error: str | None,
 ) -> bool:
     """Record a running execution's end; False when it had already ended (a duplicate run)."""
-    connection = await session.connection()
-    finished = await connection.scalar(
-        _FINISH,
-        {
-            "execution_id": execution_id,
-            "status": status,
-            "steps": steps,
-            "execution_results": results,
-            "error": error,
-        },
-    )
-    return finished is not None
+    connection = await driver_connection(session)
+    parameters = (status, Jsonb(steps), None if results is None else Jsonb(results), error)
+    cursor = await connection.execute(_FINISH, (*parameters, execution_id))
+    return await cursor.fetchone() is not None
 
 
-_FINISH = (
-    update(_Execution)
-    .where(_Execution.c.id == bindparam("execution_id"), _Execution.c.status == "running")
-    .values(
-        status=bindparam("status"),
-        steps=bindparam("steps", type_=JSONB),
-        execution_results=bindparam("execution_results", type_=JSONB),
-        error=bindparam("error"),
-        # The clock, not the transaction's start: an execution's duration is its real one.
-        completed_at=func.clock_timestamp(),
-    )
-    .returning(_Execution.c.id)
-)
+_FINISH = """
+    UPDATE automation_executions
+    SET status = %s, steps = %s, execution_results = %s, error = %s,
+        completed_at = clock_timestamp(), updated_at = now()
+    WHERE id = %s AND status = 'running'
+    RETURNING id
+"""
+"""`clock_timestamp()`, not the transaction's start: an execution's duration is its real one."""
 
 
 async def event_logs(

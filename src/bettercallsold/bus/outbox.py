@@ -20,13 +20,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from psycopg.types.json import Jsonb
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bettercallsold.bus.dispatch import fan_out
 from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.bus.models import PlatformEvent
+from bettercallsold.db.raw import driver_connection
 from bettercallsold.ports import EventRecord, event_intake
 from bettercallsold.types import TenantContext, utcnow
 
@@ -61,8 +62,7 @@ async def record_event(
         causation_execution_id=context.causation.flow_execution_id,
         causation_depth=context.causation.depth,
     )
-    connection = await session.connection()
-    if not await _insert_once(connection, event, context.action_key):
+    if not await _insert_once(session, event, context.action_key):
         # The same action's write committed first (a concurrent repeat): this one's changes are
         # rolled back with the exception, and its caller gets the first one's resource.
         raise ActionAlreadyPerformed(
@@ -77,33 +77,34 @@ async def record_event(
     return event
 
 
-_INSERT = (
-    pg_insert(PlatformEvent)
-    .on_conflict_do_nothing(
-        index_elements=["tenant_id", "action_key"], index_where=text("action_key IS NOT NULL")
-    )
-    .returning(PlatformEvent.id)
-)
+_INSERT = """
+    INSERT INTO platform_events (id, tenant_id, event_type, payload, causation_execution_id,
+        causation_depth, action_key, occurred_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (tenant_id, action_key) WHERE action_key IS NOT NULL DO NOTHING
+    RETURNING id
+"""
 
 
-async def _insert_once(
-    connection: AsyncConnection, event: EventRecord, action_key: str | None
-) -> bool:
+async def _insert_once(session: AsyncSession, event: EventRecord, action_key: str | None) -> bool:
     """Insert the event; False when its action key is taken. A concurrent insert of the same
     key waits here until the other transaction ends (PostgreSQL's unique index), so of two
-    repeats exactly one commits. One prepared Core statement: the ORM's unit of work is most
-    of the cost of a row this simple, and every platform write pays it."""
-    row = {
-        "id": event.event_id,
-        "tenant_id": event.tenant_id,
-        "event_type": event.event_type,
-        "payload": event.payload,
-        "causation_execution_id": event.causation_execution_id,
-        "causation_depth": event.causation_depth,
-        "action_key": action_key,
-        "occurred_at": event.occurred_at,
-    }
-    return (await connection.execute(_INSERT, row)).first() is not None
+    repeats exactly one commits. Straight to the driver (`db/raw.py`): every write pays it."""
+    connection = await driver_connection(session)
+    cursor = await connection.execute(
+        _INSERT,
+        (
+            event.event_id,
+            event.tenant_id,
+            event.event_type,
+            Jsonb(event.payload),
+            event.causation_execution_id,
+            event.causation_depth,
+            action_key,
+            event.occurred_at,
+        ),
+    )
+    return await cursor.fetchone() is not None
 
 
 async def performed_action(

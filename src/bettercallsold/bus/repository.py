@@ -14,7 +14,6 @@ from sqlalchemy import (
     String,
     Text,
     bindparam,
-    exists,
     func,
     insert,
     or_,
@@ -22,45 +21,21 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.models import (
     PlatformEvent,
-    SubscriberInterest,
     WebhookDelivery,
     WebhookDeliveryAttempt,
     WebhookSubscription,
 )
+from bettercallsold.db.raw import driver_connection
 from bettercallsold.pagination import PageRequest, page_of, paginate
 
 # ---- fan-out -------------------------------------------------------------------------------
 # On every platform write: statements built once, run as Core on the session's connection.
 
-_WANTED_TYPES: list[Any] = [bindparam("event_type", type_=String), "*"]
-_MATCHING = select(WebhookSubscription.id).where(
-    WebhookSubscription.status == "active",
-    or_(
-        WebhookSubscription.tenant_id == bindparam("tenant_id"),
-        WebhookSubscription.tenant_id.is_(None),
-    ),
-    WebhookSubscription.event_types.overlap(array(_WANTED_TYPES, type_=String(64))),
-    # An operator subscriber that declares its interests gets only the events it wants.
-    or_(
-        ~WebhookSubscription.by_interest,
-        exists().where(
-            SubscriberInterest.system_key == WebhookSubscription.system_key,
-            SubscriberInterest.tenant_id == bindparam("tenant_id"),
-            SubscriberInterest.event_type == bindparam("event_type", type_=String),
-        ),
-    ),
-    # The operator subscription whose subscriber takes events in process gets no delivery.
-    or_(
-        WebhookSubscription.system_key.is_(None),
-        WebhookSubscription.system_key.is_distinct_from(bindparam("in_process_key", type_=String)),
-    ),
-)
 _WAITING = select(func.count()).select_from(
     select(WebhookDelivery.id)
     .where(
@@ -72,10 +47,31 @@ _WAITING = select(func.count()).select_from(
 )
 
 
-_MATCHING_AND_WAITING = select(
-    select(func.array_agg(_MATCHING.subquery().c.id)).scalar_subquery(),
-    _WAITING.scalar_subquery(),
-)
+_MATCHING_AND_WAITING_SQL = """
+    SELECT matched.ids,
+           CASE WHEN matched.ids IS NULL THEN 0 ELSE (
+               SELECT count(*) FROM (
+                   SELECT 1 FROM webhook_deliveries
+                   WHERE tenant_id = %(tenant_id)s AND status = 'pending' LIMIT %(cap)s
+               ) AS waiting
+           ) END
+    FROM (
+        SELECT array_agg(s.id) AS ids FROM webhook_subscriptions AS s
+        WHERE s.status = 'active'
+          AND (s.tenant_id = %(tenant_id)s OR s.tenant_id IS NULL)
+          AND s.event_types && ARRAY[%(event_type)s::varchar, '*']
+          AND (NOT s.by_interest OR EXISTS (
+              SELECT 1 FROM webhook_subscriber_interests AS i
+              WHERE i.system_key = s.system_key AND i.tenant_id = %(tenant_id)s
+                AND i.event_type = %(event_type)s))
+          AND (s.system_key IS NULL OR s.system_key IS DISTINCT FROM %(in_process_key)s)
+    ) AS matched
+"""
+"""The subscriptions an event goes to (active, the tenant's or the operator's, of its type,
+wanted by an interest-filtered subscriber, not served in process), and the tenant's backlog,
+in one statement for the driver (`db/raw.py`): every platform write runs it. The backlog is
+counted only when a subscription matched (PostgreSQL evaluates the uncorrelated subquery
+lazily), so an event nobody subscribed to costs one index probe."""
 
 
 async def matching_and_backlog(
@@ -89,14 +85,16 @@ async def matching_and_backlog(
     """The active subscriptions for this event (the tenant's own, and every operator
     subscription but `in_process_key`'s), and `pending_backlog`, in one round trip (the
     fan-out of every platform write needs both)."""
-    connection = await session.connection()
+    connection = await driver_connection(session)
     parameters = {
         "tenant_id": tenant_id,
         "event_type": event_type,
         "cap": cap,
         "in_process_key": in_process_key,
     }
-    row = (await connection.execute(_MATCHING_AND_WAITING, parameters)).one()
+    cursor = await connection.execute(_MATCHING_AND_WAITING_SQL, parameters)
+    row = await cursor.fetchone()
+    assert row is not None
     return list(row[0] or []), int(row[1] or 0)
 
 

@@ -3,7 +3,8 @@
 A platform write, its outbox event and the jobs that deliver it must commit or roll back
 together. procrastinate's `defer_async` uses its own connection, so here we call the same SQL
 function it calls (`procrastinate_defer_jobs_v1`, part of its versioned schema) through the
-caller's SQLAlchemy session. procrastinate's insert trigger still NOTIFYs the workers, at commit.
+caller's session (its driver connection: `raw.py`). procrastinate's insert trigger still
+NOTIFYs the workers, at commit.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from bettercallsold.db.raw import driver_connection
 
 BACKLOG_CAP = 1_000
 """How far a tenant's backlog is counted for its jobs' priority (bounds the count's cost)."""
@@ -43,16 +45,14 @@ class JobToDefer:
     scheduled_at: datetime | None = None
 
 
-_DEFER = text(
-    """
+_DEFER = """
     SELECT unnest(procrastinate_defer_jobs_v1(array_agg(
         ROW(j.queue_name, j.task_name, j.priority, j.lock, j.queueing_lock, j.args, j.scheduled_at)
         ::procrastinate_job_to_defer_v1)))
-    FROM jsonb_to_recordset(CAST(:jobs AS jsonb)) AS j(
+    FROM jsonb_to_recordset(%s::jsonb) AS j(
         queue_name varchar, task_name varchar, priority int, lock text, queueing_lock text,
         args jsonb, scheduled_at timestamptz)
-    """
-)
+"""
 
 
 async def defer_jobs(session: AsyncSession, jobs: Sequence[JobToDefer]) -> list[int]:
@@ -71,6 +71,6 @@ async def defer_jobs(session: AsyncSession, jobs: Sequence[JobToDefer]) -> list[
         }
         for job in jobs
     ]
-    connection = await session.connection()
-    result = await connection.execute(_DEFER, {"jobs": json.dumps(rows)})
-    return [int(row[0]) for row in result]
+    connection = await driver_connection(session)
+    cursor = await connection.execute(_DEFER, (json.dumps(rows),))
+    return [int(row[0]) for row in await cursor.fetchall()]

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert
+from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.catalogue import action_spec, validate_payload
+from bettercallsold.db.raw import driver_connection
 from bettercallsold.ports import (
     ActionRequest,
     ExecutionRef,
@@ -26,10 +27,14 @@ from bettercallsold.ports import (
 )
 from bettercallsold.receiver import results
 from bettercallsold.receiver.fingerprint import action_key
-from bettercallsold.receiver.models import AutomationEventLog
 from bettercallsold.types import JSON, Causation, TenantContext
 
-_INSERT_LOG = insert(AutomationEventLog).values(created_at=func.clock_timestamp())
+_INSERT_LOG = """
+    INSERT INTO automation_event_log (id, flow_execution_id, tenant_id, action_type, payload,
+        result, success, step_id, created_at)
+    VALUES (gen_random_uuid(), %(flow_execution_id)s, %(tenant_id)s, %(action_type)s,
+        %(payload)s, %(result)s, %(success)s, %(step_id)s, clock_timestamp())
+"""
 """`clock_timestamp()`, not the transaction's `now()`: the rows, written together after the
 batch, say when it ended rather than when the execution's transaction began."""
 
@@ -54,8 +59,9 @@ class InProcessReceiver:
             done.append(result)
             log.append(_log_row(execution, action, result))
         if log:
-            connection = await session.connection()
-            await connection.execute(_INSERT_LOG, log)
+            connection = await driver_connection(session)
+            async with connection.cursor() as cursor:
+                await cursor.executemany(_INSERT_LOG, log)
         return done
 
     async def _one(
@@ -103,8 +109,8 @@ def _log_row(execution: ExecutionRef, action: ActionRequest, result: JSON) -> JS
         "flow_execution_id": execution.id,
         "tenant_id": execution.tenant_id,
         "action_type": action.action_type,
-        "payload": action.payload,
-        "result": result,
+        "payload": Jsonb(action.payload),
+        "result": Jsonb(result),
         "success": bool(result["success"]),
         "step_id": action.step_id,
     }
