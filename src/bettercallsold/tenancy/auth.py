@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Annotated
 
 from fastapi import Depends
@@ -30,15 +32,44 @@ async def authenticate(
         asserted = verify_assertion(secret.get_secret_value(), token)
         if asserted is not None:
             return asserted
-    async with runtime.engine.connect() as connection:
-        # autocommit: one round trip for the lookup, no BEGIN and ROLLBACK around it
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        tenant_id = await connection.scalar(
-            select(ApiToken.tenant_id).where(ApiToken.token_hash == hash_token(token))
-        )
+    token_hash = hash_token(token)
+    tenant_id = _recently_seen.get(token_hash)
     if tenant_id is None:
-        raise Unauthorized("invalid bearer token")
+        async with runtime.engine.connect() as connection:
+            # autocommit: one round trip for the lookup, no BEGIN and ROLLBACK around it
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            tenant_id = await connection.scalar(
+                select(ApiToken.tenant_id).where(ApiToken.token_hash == token_hash)
+            )
+        if tenant_id is None:
+            raise Unauthorized("invalid bearer token")
+        _recently_seen.put(token_hash, tenant_id)
     return TenantContext(tenant_id=tenant_id)
+
+
+class _RecentTokens:
+    """Tokens found valid in the last `ttl` seconds, by hash: a client sending many requests
+    (a sale's orders) costs one lookup every `ttl`, not one connection and round trip each.
+    Only valid tokens are kept (a wrong one is looked up every time), at most `size`, and a
+    token deleted from the database stops working within `ttl`."""
+
+    def __init__(self, ttl: float, size: int) -> None:
+        self._ttl, self._size = ttl, size
+        self._seen: dict[str, tuple[float, uuid.UUID]] = {}
+
+    def get(self, token_hash: str) -> uuid.UUID | None:
+        found = self._seen.get(token_hash)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, token_hash: str, tenant_id: uuid.UUID) -> None:
+        if len(self._seen) >= self._size:
+            self._seen.pop(next(iter(self._seen)))  # the oldest entry
+        self._seen[token_hash] = (time.monotonic() + self._ttl, tenant_id)
+
+
+_recently_seen = _RecentTokens(ttl=10.0, size=10_000)
 
 
 TenantDep = Annotated[TenantContext, Depends(authenticate)]
