@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 
+from bench.loadgen import http_pool
 from bench.measure import (
     DRAINED_SQL,
     EXECUTION_SPAN_SQL,
@@ -90,15 +92,6 @@ def flow_with_actions(actions: int) -> dict[str, Any]:
     return flow
 
 
-def _client(system: RunningSystem, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=system.base_url,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
-    )
-
-
 def setup_tenant(system: RunningSystem, flow: dict[str, Any] | None) -> tuple[str, str]:
     tenant_id, token = system.create_tenant(f"bench-{uuid.uuid4().hex[:8]}")
     if flow is not None:
@@ -128,18 +121,15 @@ async def drive(
     errors = sent = 0
     make = body or (lambda i: {"name": f"Customer {i}", "email": f"c{i}@example.com"})
     started = time.monotonic()
-    async with _client(system, token) as client:
-        semaphore = asyncio.Semaphore(64)
+    async with http_pool(system.base_url, token, size=64) as client:
 
         async def post(index: int) -> None:
             nonlocal errors
-            async with semaphore:
-                try:
-                    response = await client.post(path, json=make(index))
-                    if response.status_code != 201:
-                        errors += 1
-                except httpx.HTTPError:
+            try:
+                if await client.post(path, json.dumps(make(index)).encode()) != 201:
                     errors += 1
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                errors += 1
 
         tasks = []
         for index in range(count):
@@ -158,7 +148,7 @@ async def drive(
 def drive_customers(
     system: RunningSystem, token: str, rate: float, count: int
 ) -> tuple[int, int, float]:
-    return asyncio.run(drive(system, token, rate, count))
+    return uvloop.run(drive(system, token, rate, count))
 
 
 def _customers(system: RunningSystem, tenant: str) -> tuple[int, float]:
@@ -379,7 +369,7 @@ def live_sale(
         return burst, await quiet_task, drain_s
 
     with MemorySampler(system.roles) as memory:
-        burst, quiet_sent, _ = asyncio.run(both())
+        burst, quiet_sent, _ = uvloop.run(both())
         _settle(system, quiet, quiet_sent[0], timeout_s=120)
     busy_figures, _ = _figures(system, busy, orders, 1, EXECUTION_SPAN_SQL)
     quiet_figures, _ = _figures(system, quiet, quiet_sent[0], 2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -144,37 +143,79 @@ async def active_trigger_pairs(session: AsyncSession) -> list[tuple[uuid.UUID, s
     return [(row.tenant_id, row.trigger_event) for row in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class FlowToStart:
-    id: uuid.UUID
-    flow_definition: JSON
-
-
-_FLOWS_AND_BACKLOG = """
-    SELECT f.id, f.flow_definition, (
-        SELECT count(*) FROM (
+_START_FLOWS = """
+    WITH flows AS (
+        SELECT f.id, f.flow_definition,
+               row_number() OVER (ORDER BY f.created_at, f.id) - 1 AS position
+        FROM automation_flows AS f
+        WHERE f.tenant_id = %(tenant_id)s AND f.trigger_event = %(event_type)s
+          AND f.status = 'active'
+    ),
+    started AS (
+        INSERT INTO automation_executions (id, flow_id, tenant_id, status, trigger_data,
+            event_id, event_type, causation_depth, definition, steps, error, completed_at)
+        SELECT gen_random_uuid(), flows.id, %(tenant_id)s,
+               CASE WHEN %(refused)s::text IS NULL THEN 'running' ELSE 'failed' END,
+               %(payload)s, %(event_id)s, %(event_type)s, %(depth)s, flows.flow_definition,
+               '[]', %(refused)s::text,
+               CASE WHEN %(refused)s::text IS NULL THEN NULL ELSE now() END
+        FROM flows
+        ON CONFLICT (flow_id, event_id) DO NOTHING
+        RETURNING id, flow_id, status
+    ),
+    backlog AS (
+        SELECT count(*) AS waiting FROM (
             SELECT 1 FROM automation_executions
             WHERE tenant_id = %(tenant_id)s AND status = 'running' LIMIT %(cap)s
         ) AS running
+    ),
+    deferred AS (
+        SELECT procrastinate_defer_jobs_v1(array_agg(ROW(
+            %(queue)s, %(task)s, -least(backlog.waiting + flows.position, %(cap)s), NULL, NULL,
+            jsonb_build_object('execution_id', started.id::text), NULL
+        )::procrastinate_job_to_defer_v1)) AS job_ids
+        FROM started JOIN flows ON flows.id = started.flow_id CROSS JOIN backlog
+        WHERE started.status = 'running'
+        HAVING count(*) > 0
     )
-    FROM automation_flows AS f
-    WHERE f.tenant_id = %(tenant_id)s AND f.trigger_event = %(event_type)s AND f.status = 'active'
-    ORDER BY f.created_at, f.id
+    SELECT (SELECT array_agg(id ORDER BY id) FROM started), (SELECT job_ids FROM deferred)
 """
+"""The intake in one round trip: the tenant's active flows for the event type
+(`ix_automation_flows_active_trigger`), one execution each (unique per flow and event), and
+their jobs with the tenant's fair priority (`db/deferral.fair_priority`: minus the executions
+of the tenant still running, capped, counted only when a flow started). `refused` (the depth
+limit's message) records the executions `failed` instead, with no job."""
 
 
-async def flows_to_start(
-    session: AsyncSession, tenant_id: uuid.UUID, event_type: str, cap: int
-) -> tuple[list[FlowToStart], int]:
-    """The tenant's active flows for the event type, and how many of its executions are still
-    `running` (counted up to `cap`), in one round trip. The count is an uncorrelated subquery,
-    which PostgreSQL evaluates only once a flow row is found: an event no flow wants (most of
-    them) costs the index lookup alone (`ix_automation_flows_active_trigger`)."""
+@dataclass(frozen=True, slots=True)
+class StartRequest:
+    tenant_id: uuid.UUID
+    event_type: str
+    event_id: str
+    payload: JSON
+    causation_depth: int
+    refused: str | None
+    queue: str
+    task: str
+    cap: int
+
+
+async def start_executions(session: AsyncSession, request: StartRequest) -> list[uuid.UUID]:
+    """Start (or refuse) one execution per matching flow, with its job; the new ids."""
     connection = await driver_connection(session)
-    parameters = {"tenant_id": tenant_id, "event_type": event_type, "cap": cap}
-    rows = await (await connection.execute(_FLOWS_AND_BACKLOG, parameters)).fetchall()
-    flows = [FlowToStart(id=row[0], flow_definition=row[1]) for row in rows]
-    return flows, int(rows[0][2]) if rows else 0
+    parameters = {
+        "tenant_id": request.tenant_id,
+        "event_type": request.event_type,
+        "event_id": request.event_id,
+        "payload": Jsonb(request.payload),
+        "depth": request.causation_depth,
+        "refused": request.refused,
+        "queue": request.queue,
+        "task": request.task,
+        "cap": request.cap,
+    }
+    row = await (await connection.execute(_START_FLOWS, parameters)).fetchone()
+    return list(row[0] or []) if row is not None else []
 
 
 # ----------------------------------------------------------------------------- executions
@@ -207,38 +248,6 @@ async def claim_execution(
     if row is None:
         return None
     return ClaimedExecution(*row)
-
-
-_INSERT_EXECUTIONS = """
-    INSERT INTO automation_executions (id, flow_id, tenant_id, status, trigger_data, event_id,
-        event_type, causation_depth, definition, steps, execution_results, error, completed_at)
-    SELECT r.id, r.flow_id, r.tenant_id, r.status, r.trigger_data, r.event_id, r.event_type,
-        r.causation_depth, r.definition, r.steps, r.execution_results, r.error,
-        CASE WHEN r.finished THEN now() END
-    FROM jsonb_to_recordset(%s) AS r(id uuid, flow_id uuid, tenant_id uuid, status varchar,
-        trigger_data jsonb, event_id varchar, event_type varchar, causation_depth int,
-        definition jsonb, steps jsonb, execution_results jsonb, error text, finished boolean)
-    ON CONFLICT (flow_id, event_id) DO NOTHING
-    RETURNING id
-"""
-
-
-async def insert_executions(session: AsyncSession, rows: Sequence[JSON]) -> list[uuid.UUID]:
-    """Insert executions, skipping any (flow, event) already recorded; the new ids. A row
-    with a `completed_at` is recorded as ended now (a refused start)."""
-    if not rows:
-        return []
-    records = [
-        {**row, "finished": row.get("completed_at") is not None, "completed_at": None}
-        for row in rows
-    ]
-    connection = await driver_connection(session)
-    cursor = await connection.execute(_INSERT_EXECUTIONS, (Jsonb(records, _dumps),))
-    return [row[0] for row in await cursor.fetchall()]
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, default=str)
 
 
 async def get_execution(

@@ -30,12 +30,11 @@ from bettercallsold.automation.definition import FlowDefinition
 from bettercallsold.automation.engine import Outcome, PreparedAction, Send, execute_plan, plan_flow
 from bettercallsold.automation.errors import ReceiverUnavailable
 from bettercallsold.automation.receiver_client import idempotency_key, send_batch
-from bettercallsold.automation.repository import FlowToStart
-from bettercallsold.db.deferral import BACKLOG_CAP, JobToDefer, defer_jobs, fair_priority
+from bettercallsold.db.deferral import BACKLOG_CAP
 from bettercallsold.db.engine import read_session
 from bettercallsold.ports import ActionReceiver, EventRecord, ExecutionRef
 from bettercallsold.runtime import Runtime
-from bettercallsold.types import JSON, utcnow
+from bettercallsold.types import JSON
 
 logger = logging.getLogger(__name__)
 
@@ -45,66 +44,37 @@ EXECUTIONS_QUEUE = "executions"
 
 async def start_flows(session: AsyncSession, event: EventRecord, max_depth: int) -> list[uuid.UUID]:
     """In the caller's transaction: one execution per active flow of the event's tenant and type
-    (unique per flow and event), and their `run_execution` jobs; the new executions' ids.
+    (unique per flow and event), and their `run_execution` jobs; the new executions' ids. One
+    statement (`repository.start_executions`): an event no flow wants costs its index lookup.
 
     An event deeper than `max_depth` starts nothing: each flow it would have started gets a
     `failed` execution naming the depth limit instead, so a loop is visible. No flow, no job.
     """
-    flows, backlog = await repository.flows_to_start(
-        session, event.tenant_id, event.event_type, BACKLOG_CAP
+    request = repository.StartRequest(
+        tenant_id=event.tenant_id,
+        event_type=event.event_type,
+        event_id=event.event_id,
+        payload=event.payload,
+        causation_depth=event.causation_depth,
+        refused=_depth_refusal(event, max_depth) if event.causation_depth > max_depth else None,
+        queue=EXECUTIONS_QUEUE,
+        task=RUN_EXECUTION_TASK,
+        cap=BACKLOG_CAP,
     )
-    if not flows:
-        return []
-    if event.causation_depth > max_depth:
-        rows = [_refused_row(flow, event, max_depth) for flow in flows]
-        return await repository.insert_executions(session, rows)
-    rows = [_running_row(flow, event) for flow in flows]
-    created = await repository.insert_executions(session, rows)
-    jobs = [
-        JobToDefer(
-            task_name=RUN_EXECUTION_TASK,
-            args={"execution_id": str(execution_id)},
-            queue=EXECUTIONS_QUEUE,
-            priority=fair_priority(backlog + index),
-        )
-        for index, execution_id in enumerate(created)
-    ]
-    await defer_jobs(session, jobs)
-    return created
+    return await repository.start_executions(session, request)
 
 
-def _base_row(flow: FlowToStart, event: EventRecord) -> JSON:
-    return {
-        "id": uuid.uuid4(),
-        "flow_id": flow.id,
-        "tenant_id": event.tenant_id,
-        "trigger_data": event.payload,
-        "event_id": event.event_id,
-        "event_type": event.event_type,
-        "causation_depth": event.causation_depth,
-        "definition": flow.flow_definition,
-        "steps": [],
-        "execution_results": None,
-        "error": None,
-    }
-
-
-def _running_row(flow: FlowToStart, event: EventRecord) -> JSON:
-    return {**_base_row(flow, event), "status": "running", "completed_at": None}
-
-
-def _refused_row(flow: FlowToStart, event: EventRecord, max_depth: int) -> JSON:
+def _depth_refusal(event: EventRecord, max_depth: int) -> str:
     cause = (
         f"caused by execution {event.causation_execution_id}"
         if event.causation_execution_id
         else "caused by an automation"
     )
-    error = (
+    return (
         f"depth limit {max_depth} exceeded: event {event.event_id} ({event.event_type}) has "
         f"causation depth {event.causation_depth}, {cause}; the flow was not started "
         "(a loop of flows triggering each other?)"
     )
-    return {**_base_row(flow, event), "status": "failed", "error": error, "completed_at": utcnow()}
 
 
 async def run_execution(

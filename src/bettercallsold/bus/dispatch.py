@@ -49,13 +49,11 @@ def delivery_job(
 
 
 async def fan_out(
-    session: AsyncSession, event: EventRecord, *, in_process_key: str | None = None
+    session: AsyncSession, event: EventRecord, subscription_ids: list[uuid.UUID], waiting: int
 ) -> list[uuid.UUID]:
-    """Create the event's deliveries and defer their jobs; returns the delivery ids. The
-    operator subscription named `in_process_key` is served in process: no delivery for it."""
-    subscription_ids, waiting = await repository.matching_and_backlog(
-        session, event.tenant_id, event.event_type, BACKLOG_CAP, in_process_key=in_process_key
-    )
+    """Create the event's deliveries to `subscription_ids` (matched as it was recorded,
+    `outbox.py`) and defer their jobs; returns the delivery ids. `waiting`: the tenant's
+    deliveries already waiting, for their fair priority."""
     if not subscription_ids:
         return []
     delivery_ids = [uuid.uuid4() for _ in subscription_ids]

@@ -20,14 +20,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from bettercallsold.bus import repository
 from bettercallsold.bus.dispatch import fan_out
 from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.bus.models import PlatformEvent
-from bettercallsold.db.raw import driver_connection
+from bettercallsold.db.deferral import BACKLOG_CAP
 from bettercallsold.ports import EventRecord, event_intake
 from bettercallsold.types import TenantContext, utcnow
 
@@ -62,49 +62,24 @@ async def record_event(
         causation_execution_id=context.causation.flow_execution_id,
         causation_depth=context.causation.depth,
     )
-    if not await _insert_once(session, event, context.action_key):
+    intake = event_intake(session)
+    recorded = await repository.record_and_match(
+        session,
+        event,
+        context.action_key,
+        in_process_key=intake.subscription_key if intake is not None else None,
+        cap=BACKLOG_CAP,
+    )
+    if not recorded.inserted:
         # The same action's write committed first (a concurrent repeat): this one's changes are
         # rolled back with the exception, and its caller gets the first one's resource.
         raise ActionAlreadyPerformed(
             await performed_action(session, context.tenant_id, context.action_key or "") or {}
         )
-    intake = event_intake(session)
-    await fan_out(
-        session, event, in_process_key=intake.subscription_key if intake is not None else None
-    )
+    await fan_out(session, event, recorded.subscription_ids, recorded.waiting)
     if intake is not None:
         await intake.take(session, event)
     return event
-
-
-_INSERT = """
-    INSERT INTO platform_events (id, tenant_id, event_type, payload, causation_execution_id,
-        causation_depth, action_key, occurred_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-    ON CONFLICT (tenant_id, action_key) WHERE action_key IS NOT NULL DO NOTHING
-    RETURNING id
-"""
-
-
-async def _insert_once(session: AsyncSession, event: EventRecord, action_key: str | None) -> bool:
-    """Insert the event; False when its action key is taken. A concurrent insert of the same
-    key waits here until the other transaction ends (PostgreSQL's unique index), so of two
-    repeats exactly one commits. Straight to the driver (`db/raw.py`): every write pays it."""
-    connection = await driver_connection(session)
-    cursor = await connection.execute(
-        _INSERT,
-        (
-            event.event_id,
-            event.tenant_id,
-            event.event_type,
-            Jsonb(event.payload),
-            event.causation_execution_id,
-            event.causation_depth,
-            action_key,
-            event.occurred_at,
-        ),
-    )
-    return await cursor.fetchone() is not None
 
 
 async def performed_action(

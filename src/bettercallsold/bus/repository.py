@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import (
     DateTime,
     Integer,
@@ -32,6 +33,7 @@ from bettercallsold.bus.models import (
 )
 from bettercallsold.db.raw import driver_connection
 from bettercallsold.pagination import PageRequest, page_of, paginate
+from bettercallsold.ports import EventRecord
 
 # ---- fan-out -------------------------------------------------------------------------------
 # On every platform write: statements built once, run as Core on the session's connection.
@@ -47,15 +49,16 @@ _WAITING = select(func.count()).select_from(
 )
 
 
-_MATCHING_AND_WAITING_SQL = """
-    SELECT matched.ids,
-           CASE WHEN matched.ids IS NULL THEN 0 ELSE (
-               SELECT count(*) FROM (
-                   SELECT 1 FROM webhook_deliveries
-                   WHERE tenant_id = %(tenant_id)s AND status = 'pending' LIMIT %(cap)s
-               ) AS waiting
-           ) END
-    FROM (
+_RECORD_AND_MATCH = """
+    WITH inserted AS (
+        INSERT INTO platform_events (id, tenant_id, event_type, payload, causation_execution_id,
+            causation_depth, action_key, occurred_at)
+        VALUES (%(id)s, %(tenant_id)s, %(event_type)s, %(payload)s, %(causation_execution_id)s,
+            %(causation_depth)s, %(action_key)s, %(occurred_at)s)
+        ON CONFLICT (tenant_id, action_key) WHERE action_key IS NOT NULL DO NOTHING
+        RETURNING id
+    ),
+    matched AS (
         SELECT array_agg(s.id) AS ids FROM webhook_subscriptions AS s
         WHERE s.status = 'active'
           AND (s.tenant_id = %(tenant_id)s OR s.tenant_id IS NULL)
@@ -65,37 +68,57 @@ _MATCHING_AND_WAITING_SQL = """
               WHERE i.system_key = s.system_key AND i.tenant_id = %(tenant_id)s
                 AND i.event_type = %(event_type)s))
           AND (s.system_key IS NULL OR s.system_key IS DISTINCT FROM %(in_process_key)s)
-    ) AS matched
+    )
+    SELECT EXISTS (SELECT 1 FROM inserted), matched.ids,
+           CASE WHEN matched.ids IS NULL THEN 0 ELSE (
+               SELECT count(*) FROM (
+                   SELECT 1 FROM webhook_deliveries
+                   WHERE tenant_id = %(tenant_id)s AND status = 'pending' LIMIT %(cap)s
+               ) AS waiting
+           ) END
+    FROM matched
 """
-"""The subscriptions an event goes to (active, the tenant's or the operator's, of its type,
-wanted by an interest-filtered subscriber, not served in process), and the tenant's backlog,
-in one statement for the driver (`db/raw.py`): every platform write runs it. The backlog is
-counted only when a subscription matched (PostgreSQL evaluates the uncorrelated subquery
-lazily), so an event nobody subscribed to costs one index probe."""
+"""Every platform write runs this, so it is one statement for the driver (`db/raw.py`): the
+event inserted (unless its action key is taken: a concurrent insert of the same key waits on
+the unique index until the other transaction ends, so of two repeats exactly one commits); the
+subscriptions it goes to (active, the tenant's or the operator's, of its type, wanted by an
+interest-filtered subscriber, not served in process); and, only when one matched (PostgreSQL
+evaluates the uncorrelated subquery lazily), the tenant's backlog of deliveries."""
 
 
-async def matching_and_backlog(
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    inserted: bool
+    """False: the event's action key was taken (a repeated flow action)."""
+    subscription_ids: list[uuid.UUID]
+    waiting: int
+    """The tenant's deliveries waiting for a first attempt (up to the cap), when any matched."""
+
+
+async def record_and_match(
     session: AsyncSession,
-    tenant_id: uuid.UUID,
-    event_type: str,
-    cap: int,
+    event: EventRecord,
+    action_key: str | None,
     *,
-    in_process_key: str | None = None,
-) -> tuple[list[uuid.UUID], int]:
-    """The active subscriptions for this event (the tenant's own, and every operator
-    subscription but `in_process_key`'s), and `pending_backlog`, in one round trip (the
-    fan-out of every platform write needs both)."""
+    in_process_key: str | None,
+    cap: int,
+) -> Recorded:
     connection = await driver_connection(session)
     parameters = {
-        "tenant_id": tenant_id,
-        "event_type": event_type,
-        "cap": cap,
+        "id": event.event_id,
+        "tenant_id": event.tenant_id,
+        "event_type": event.event_type,
+        "payload": Jsonb(event.payload),
+        "causation_execution_id": event.causation_execution_id,
+        "causation_depth": event.causation_depth,
+        "action_key": action_key,
+        "occurred_at": event.occurred_at,
         "in_process_key": in_process_key,
+        "cap": cap,
     }
-    cursor = await connection.execute(_MATCHING_AND_WAITING_SQL, parameters)
-    row = await cursor.fetchone()
+    row = await (await connection.execute(_RECORD_AND_MATCH, parameters)).fetchone()
     assert row is not None
-    return list(row[0] or []), int(row[1] or 0)
+    return Recorded(inserted=bool(row[0]), subscription_ids=list(row[1] or []), waiting=row[2])
 
 
 async def pending_backlog(session: AsyncSession, tenant_id: uuid.UUID, cap: int) -> int:
