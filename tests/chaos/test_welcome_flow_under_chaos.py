@@ -360,6 +360,7 @@ async def test_welcome_flow_survives_kills_and_faults(
     assert proxy.injected > 0, figures
     assert figures["duplicates"] == 0, figures
     assert figures["lost"] == 0, figures
+    assert figures["plugin_deliveries_no_flow_wants"] == 0, figures
     assert figures["executions"] == {"completed": figures["customers"]}, figures
     assert figures["plugin_deliveries"] == {"delivered": figures["customers"]}, figures
     assert exit_codes == [0] * WORKERS, figures
@@ -388,12 +389,28 @@ async def _figures(
         "SELECT event_type, count(*) FROM platform_events WHERE tenant_id = %(t)s GROUP BY 1",
         t=tenant.tenant_id,
     )
+    trigger = WELCOME_FLOW["trigger_event"]
+    # The plugin's subscription receives the event types some active flow uses (its
+    # interests): every customer.created, and none of the notification and task events.
     undelivered = int(
         await scalar(
             db,
-            "SELECT count(*) FROM platform_events p WHERE p.tenant_id = %(t)s AND NOT EXISTS ("
+            "SELECT count(*) FROM platform_events p WHERE p.tenant_id = %(t)s"
+            " AND p.event_type = %(trigger)s AND NOT EXISTS ("
             " SELECT 1 FROM automation_received_events r WHERE r.event_id = p.id)",
             t=tenant.tenant_id,
+            trigger=trigger,
+        )
+    )
+    unwanted = int(
+        await scalar(
+            db,
+            "SELECT count(*) FROM webhook_deliveries d"
+            " JOIN webhook_subscriptions s ON s.id = d.subscription_id"
+            " WHERE s.system_key = 'automation-plugin' AND d.tenant_id = %(t)s"
+            " AND d.event_type <> %(trigger)s",
+            t=tenant.tenant_id,
+            trigger=trigger,
         )
     )
     attempts = await counts(
@@ -427,6 +444,7 @@ async def _figures(
         "events": sum(events.values()),
         "events_by_type": events,
         "events_not_received_by_plugin": undelivered,
+        "plugin_deliveries_no_flow_wants": unwanted,
         "plugin_deliveries": await counts(db, _PLUGIN_DELIVERIES, tenant=tenant.tenant_id),
         "delivery_attempts": {
             "succeeded": attempts.get("true", 0),

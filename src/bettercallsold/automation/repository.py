@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,23 +104,6 @@ async def run_stats(
         if found.last_run_at is None or row.last_run_at > found.last_run_at:
             found.last_run_at, found.last_status = row.last_run_at, row.status
     return stats
-
-
-async def active_flows_for(
-    session: AsyncSession, tenant_id: uuid.UUID, event_type: str
-) -> Sequence[AutomationFlow]:
-    """The tenant's active flows for one event type (the partial index
-    `ix_automation_flows_active_trigger` answers it without scanning other flows)."""
-    statement = (
-        select(AutomationFlow)
-        .where(
-            AutomationFlow.tenant_id == tenant_id,
-            AutomationFlow.trigger_event == event_type,
-            AutomationFlow.status == "active",
-        )
-        .order_by(AutomationFlow.created_at, AutomationFlow.id)
-    )
-    return (await session.scalars(statement)).all()
 
 
 async def active_trigger_types(session: AsyncSession, tenant_id: uuid.UUID) -> list[str]:
@@ -342,21 +325,6 @@ async def insert_received_event(session: AsyncSession, row: JSON) -> uuid.UUID |
         insert(ReceivedEvent).values(**row).on_conflict_do_nothing().returning(ReceivedEvent.id)
     )
     return await session.scalar(statement)
-
-
-async def lock_received_event(
-    session: AsyncSession, event_row_id: uuid.UUID
-) -> ReceivedEvent | None:
-    statement = select(ReceivedEvent).where(ReceivedEvent.id == event_row_id).with_for_update()
-    return await session.scalar(statement)
-
-
-async def mark_processed(session: AsyncSession, event_row_id: uuid.UUID) -> None:
-    await session.execute(
-        update(ReceivedEvent)
-        .where(ReceivedEvent.id == event_row_id)
-        .values(processed_at=func.now())
-    )
 
 
 async def delete_processed_received_events(
