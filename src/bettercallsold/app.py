@@ -34,6 +34,7 @@ from bettercallsold.platform.router import router as platform_router
 from bettercallsold.ports import INTAKE_INFO_KEY
 from bettercallsold.receiver.routes import router as receiver_router
 from bettercallsold.recovery import recover_stalled_jobs
+from bettercallsold.request_limits import RequestLimits
 from bettercallsold.runtime import Runtime, WorkerStatus
 from bettercallsold.settings import INPROCESS_BASE_URL, Settings
 from bettercallsold.web.routes import router as web_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     )
     app.state.settings = settings
     app.state.run_worker = run_worker
+    app.add_middleware(RequestLimits)
     routers = (
         ops_router,
         platform_router,

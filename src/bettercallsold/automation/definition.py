@@ -9,6 +9,7 @@ template parses and reads only the trigger, the time and the results of earlier 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,10 @@ from bettercallsold.catalogue import ACTIONS, EVENT_TYPES, ActionSpec, action_sp
 FLOW_STATUSES = ("active", "paused", "draft")
 MAX_STEPS = 50
 MAX_STEP_ID = 100
+MAX_DEFINITION_BYTES = 256 * 1024
+"""The contract's limits on what one tenant may save: checked before anything is parsed."""
+MAX_TEMPLATE_CHARS = 10_000
+MAX_VALUE_ITEMS = 1_000
 _STEP_ID = re.compile(r"[A-Za-z0-9_-]+")
 _Report = Callable[[str, str], None]
 """Records a problem of the step being checked: (field, message)."""
@@ -84,6 +89,10 @@ def validate_flow(
         problems.append(
             FlowProblem(None, "trigger_event", f"unknown event type {trigger_event!r} ({known})")
         )
+    size = len(json.dumps(definition, separators=(",", ":"), default=str).encode())
+    if size > MAX_DEFINITION_BYTES:
+        message = f"a flow definition has at most {MAX_DEFINITION_BYTES} bytes, this one {size}"
+        return None, [*problems, FlowProblem(None, "flow_definition", message)]
     steps = definition.get("steps") if isinstance(definition, Mapping) else None
     if not isinstance(steps, list) or not steps:
         message = "flow_definition needs a non-empty list of steps"
@@ -167,7 +176,9 @@ def _check_condition(step: Mapping[str, Any], problem: _Report) -> None:
         problem("value", f"{operator} needs a value to compare with")
         return
     value = step["value"]
-    if operator in LIST_OPERATORS and not isinstance(value, list):
+    if isinstance(value, list) and len(value) > MAX_VALUE_ITEMS:
+        problem("value", f"a value list has at most {MAX_VALUE_ITEMS} items, this one {len(value)}")
+    elif operator in LIST_OPERATORS and not isinstance(value, list):
         problem("value", f'{operator} needs a list value, such as ["paid", "fulfilled"]')
     elif operator in ORDERING_OPERATORS and (
         isinstance(value, bool) or not isinstance(value, int | float | str)
@@ -192,6 +203,12 @@ def _check_action(step: Mapping[str, Any], earlier_actions: list[str], problem: 
         for field, message in _payload_problems(spec, payload):
             problem(f"payload_template.{field}", message)
     for where, text in string_leaves(payload, "payload_template"):
+        if len(text) > MAX_TEMPLATE_CHARS:
+            problem(
+                where,
+                f"a template has at most {MAX_TEMPLATE_CHARS} characters, this one {len(text)}",
+            )
+            continue  # never parsed: its length is the problem
         for message in check_template(text, earlier_actions):
             problem(where, message)
 

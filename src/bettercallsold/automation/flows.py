@@ -31,7 +31,7 @@ def problem_location(problem: FlowProblem) -> list[str | int]:
     field: list[str | int] = [part for part in problem.field.split(".") if part]
     if problem.step_id is not None:
         return ["body", "flow_definition", "steps", problem.step_id, *field]
-    if field and field[0] in {"trigger_event", "name", "status"}:
+    if field and field[0] in {"trigger_event", "name", "status", "flow_definition"}:
         return ["body", *field]
     # A step without a usable id is named by its position, as FastAPI names list items.
     return ["body", "flow_definition", *(int(p) if str(p).isdigit() else p for p in field)]

@@ -25,6 +25,10 @@ class ExecutionNotFound(NotFound):
     """Flow execution not found."""
 
 
+class ExecutionNotRunning(Conflict):
+    """The flow execution is no longer running: it takes no more actions."""
+
+
 class IdempotencyKeyInUse(Conflict):
     """A request with this Idempotency-Key is still in progress; retry later."""
 

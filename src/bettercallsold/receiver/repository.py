@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Integer, column, delete, func, or_, select, table, update
+from sqlalchemy import Integer, String, column, delete, func, or_, select, table, update
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bettercallsold.ports import ExecutionRef
 from bettercallsold.receiver.models import AutomationEventLog, ReceiverIdempotencyKey
 from bettercallsold.types import JSON
 
@@ -24,28 +25,31 @@ _executions = table(
     column("id", UUID(as_uuid=True)),
     column("tenant_id", UUID(as_uuid=True)),
     column("causation_depth", Integer),
+    column("status", String),
 )
 _Key = ReceiverIdempotencyKey
 
 
-@dataclass(frozen=True, slots=True)
-class ExecutionRef:
-    id: uuid.UUID
-    tenant_id: uuid.UUID
-    causation_depth: int
-
-
-async def find_execution(session: AsyncSession, execution_id: uuid.UUID) -> ExecutionRef | None:
+async def find_execution(
+    session: AsyncSession, execution_id: uuid.UUID
+) -> tuple[ExecutionRef, str] | None:
+    """The execution, and its status."""
     row = (
         await session.execute(
-            select(_executions.c.id, _executions.c.tenant_id, _executions.c.causation_depth).where(
-                _executions.c.id == execution_id
-            )
+            select(
+                _executions.c.id,
+                _executions.c.tenant_id,
+                _executions.c.causation_depth,
+                _executions.c.status,
+            ).where(_executions.c.id == execution_id)
         )
     ).one_or_none()
     if row is None:
         return None
-    return ExecutionRef(id=row.id, tenant_id=row.tenant_id, causation_depth=row.causation_depth)
+    reference = ExecutionRef(
+        id=row.id, tenant_id=row.tenant_id, causation_depth=row.causation_depth
+    )
+    return reference, row.status
 
 
 async def insert_event_log(

@@ -20,7 +20,11 @@ router = APIRouter(
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "missing or invalid plugin credential"},
     404: {"model": ErrorOut, "description": "the flow execution does not exist"},
-    409: {"model": ErrorOut, "description": "a request with this Idempotency-Key is in progress"},
+    409: {
+        "model": ErrorOut,
+        "description": "the execution is no longer running, or a request with this "
+        "Idempotency-Key is in progress",
+    },
 }
 
 

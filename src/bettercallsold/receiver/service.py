@@ -39,12 +39,17 @@ from bettercallsold.assertions import sign_assertion
 from bettercallsold.catalogue import action_spec, validate_payload
 from bettercallsold.db.engine import read_session
 from bettercallsold.errors import BCSError
+from bettercallsold.ports import ExecutionRef
 from bettercallsold.receiver import idempotency, platform_client, repository, results
-from bettercallsold.receiver.errors import ExecutionNotFound, IdempotencyLeaseLost
+from bettercallsold.receiver.errors import (
+    ExecutionNotFound,
+    ExecutionNotRunning,
+    IdempotencyLeaseLost,
+)
 from bettercallsold.receiver.fingerprint import action_key, request_fingerprint
 from bettercallsold.receiver.idempotency import KeyRequest, Lease, Replay
 from bettercallsold.receiver.platform_client import PlatformTarget
-from bettercallsold.receiver.repository import ExecutionRef, KeyRef
+from bettercallsold.receiver.repository import KeyRef
 from bettercallsold.receiver.schemas import ActionBatch, ActionEvent
 from bettercallsold.runtime import Runtime
 from bettercallsold.types import JSON, Causation, TenantContext
@@ -53,15 +58,19 @@ from bettercallsold.types import JSON, Causation, TenantContext
 async def receive_batch(runtime: Runtime, batch: ActionBatch, idempotency_key: str | None) -> JSON:
     """Run the batch's actions in order for the execution's tenant; `{"results": [...]}`.
 
-    Raises `ExecutionNotFound` (404); with a key, `IdempotencyKeyReused` (422) or
+    Raises `ExecutionNotFound` (404), `ExecutionNotRunning` (409); with a key,
+    `IdempotencyKeyReused` (422) or
     `IdempotencyKeyInUse` / `IdempotencyLeaseLost` (409). An action's failure is a result,
     never an error: the others still run.
     """
     sessionmaker = runtime.sessionmaker
     async with read_session(sessionmaker) as session:
-        execution = await repository.find_execution(session, batch.flow_execution_id)
-    if execution is None:
+        found = await repository.find_execution(session, batch.flow_execution_id)
+    if found is None:
         raise ExecutionNotFound()
+    execution, status = found
+    if status != "running":
+        raise ExecutionNotRunning(f"the flow execution is {status}: it takes no more actions")
     if idempotency_key is None:
         return {"results": await _run_actions(runtime, execution, batch.events, None)}
 

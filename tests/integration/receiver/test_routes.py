@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import Settings
@@ -225,3 +226,19 @@ async def test_the_port_answers_exactly_as_the_endpoint(
     http_log = await Receiver(plugin, runtime).log(first)
     port_log = await Receiver(plugin, runtime).log(second)
     assert [row["result"] for row in port_log] == [row["result"] for row in http_log]
+
+
+@pytest.mark.parametrize("status", ["completed", "skipped", "failed"])
+async def test_a_batch_for_an_execution_no_longer_running_is_a_409(
+    receiver: Receiver, execution: Execution, runtime: Runtime, status: str
+) -> None:
+    async with runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            text("UPDATE automation_executions SET status = :s WHERE id = :id"),
+            {"s": status, "id": execution.id},
+        )
+    response = await receiver.send(execution, [PRODUCT], key=f"{execution.id}:action_1")
+    assert response.status_code == 409
+    assert status in response.json()["detail"]
+    assert await _products(execution.tenant) == []
+    assert await receiver.log(execution) == []

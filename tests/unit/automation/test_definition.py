@@ -417,3 +417,38 @@ class TestTemplatesInActions:
         definition = copy.deepcopy(WELCOME["flow_definition"])
         validate_flow("customer.created", definition)
         assert definition == WELCOME["flow_definition"]
+
+
+class TestLimits:
+    """What one tenant may save: refused by size, before any template is parsed."""
+
+    def test_a_template_over_10000_characters_is_refused_unparsed(self) -> None:
+        import time
+
+        hostile = "{{" * 10_000  # quadratic for a naive markup scan: refused by length first
+        started = time.monotonic()
+        problem = only_problem(action(subject=hostile, to="a@b.c"))
+        assert time.monotonic() - started < 1.0
+        assert (problem.step_id, problem.field) == ("a1", "payload_template.subject")
+        assert "10000 characters" in problem.message
+
+    def test_a_template_of_10000_characters_is_checked_as_usual(self) -> None:
+        assert problems_of(action(subject="x" * 10_000, to="a@b.c")) == []
+
+    def test_a_value_list_over_1000_items_is_refused(self) -> None:
+        items = [str(n) for n in range(1_001)]
+        step = condition(field="status", operator="in", value=items)
+        problem = only_problem(step, action())
+        assert (problem.step_id, problem.field) == ("c1", "value")
+        assert "1000 items" in problem.message
+        ok = condition(field="status", operator="in", value=items[:1_000])
+        assert problems_of(ok, action()) == []
+
+    def test_a_definition_over_256_kb_is_refused(self) -> None:
+        body = "x" * 9_000
+        steps = [action(f"a{n}", subject=body, to="a@b.c") for n in range(30)]
+        parsed, problems = validate_flow("customer.created", {"steps": steps})
+        assert parsed is None
+        [problem] = problems
+        assert (problem.step_id, problem.field) == (None, "flow_definition")
+        assert str(256 * 1024) in problem.message

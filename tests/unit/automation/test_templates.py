@@ -578,3 +578,22 @@ class TestReferencedSteps:
 
     def test_unparsable_strings_refer_to_nothing(self) -> None:
         assert referenced_steps(["{{ steps.a.id", "{{ steps.b.id }}"]) == {"b"}
+
+
+class TestLinearTimeChecks:
+    """Markup opened and never closed is refused in one pass: the rewrite's lazy regex and
+    Liquid's lexer both retried from every opening (10,000 characters of `{{` took 4 s)."""
+
+    @pytest.mark.parametrize("hostile", ["{{" * 5_000, "{%" * 5_000, "{{ x" * 2_500])
+    def test_unclosed_markup_is_refused_at_once(self, hostile: str) -> None:
+        import time
+
+        started = time.monotonic()
+        [problem] = check_template(hostile, [])
+        assert time.monotonic() - started < 1.0
+        assert "never closed" in problem
+
+    def test_a_raw_block_may_hold_an_unclosed_opening(self) -> None:
+        assert check_template("{% raw %}{{{% endraw %} {{ trigger.name }}", []) == []
+        [problem] = check_template("{% raw %}{{", [])
+        assert "raw" in problem
