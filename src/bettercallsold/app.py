@@ -37,6 +37,7 @@ from bettercallsold.recovery import recover_stalled_jobs
 from bettercallsold.request_limits import RequestLimits
 from bettercallsold.runtime import Runtime, WorkerStatus
 from bettercallsold.settings import INPROCESS_BASE_URL, Settings
+from bettercallsold.web.framing import NoFraming
 from bettercallsold.web.routes import router as web_router
 from bettercallsold.wiring import in_process_ports
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     app.state.settings = settings
     app.state.run_worker = run_worker
     app.add_middleware(RequestLimits)
+    app.add_middleware(NoFraming)
     routers = (
         ops_router,
         platform_router,

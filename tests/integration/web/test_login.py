@@ -187,3 +187,13 @@ class TestLogout:
         assert answer.headers["location"] == "/login"
         assert (await http.get("/flows")).status_code == 303
         assert await _status_with_cookie(web_app, stolen) == 303, "the old cookie is dead"
+
+
+async def test_pages_cannot_be_framed_by_another_site(client: httpx.AsyncClient) -> None:
+    page = await client.get("/login")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert page.headers["x-frame-options"] == "DENY"
+    api = await client.get("/healthz")
+    assert "x-frame-options" not in api.headers  # JSON answers are not pages
