@@ -47,7 +47,8 @@ class RequestLimits:
         if b"json" in headers.get(b"content-type", b"") and json_depth(body) > MAX_JSON_DEPTH:
             await _refuse(send, 422, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             return
-        await self.app(scope, _replay(body, more), send)
+        whole = {"type": "http.request", "body": body, "more_body": False}
+        await self.app(scope, _then(whole, more), send)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
@@ -68,6 +69,8 @@ async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
 
 
 def _then(first: Message, receive: Receive) -> Receive:
+    """A `receive` that gives `first`, then whatever `receive` gives (http.disconnect, when
+    the client goes away)."""
     sent = False
 
     async def replay() -> Message:
@@ -78,19 +81,6 @@ def _then(first: Message, receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-def _replay(body: bytes, after: Receive) -> Receive:
-    delivered = False
-
-    async def receive() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await after()  # http.disconnect, when the client goes away
-
-    return receive
 
 
 def json_depth(body: bytes) -> int:

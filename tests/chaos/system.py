@@ -85,3 +85,24 @@ async def start_worker(db: psycopg.AsyncConnection[Any], process: BcsProcess) ->
 
     await eventually(has_registered, seconds=60, what=f"{process.name} to register")
     return registered[-1]
+
+
+WELCOME_OUTCOMES = """
+SELECT c.id, c.name,
+       (SELECT count(*) FROM notifications n
+         WHERE n.tenant_id = c.tenant_id AND n."to" = c.email AND n.template = 'welcome_email'),
+       (SELECT count(*) FROM tasks t
+         WHERE t.tenant_id = c.tenant_id AND t.title = 'Follow up with ' || c.name),
+       (SELECT count(*) FROM automation_executions e
+         WHERE e.tenant_id = c.tenant_id AND e.trigger_data->>'customer_id' = c.id::text),
+       (SELECT count(*) FROM automation_executions e
+         WHERE e.tenant_id = c.tenant_id AND e.trigger_data->>'customer_id' = c.id::text
+           AND e.status = 'completed'),
+       (SELECT count(*) FROM automation_event_log l
+         JOIN automation_executions e ON e.id = l.flow_execution_id
+         WHERE e.tenant_id = c.tenant_id AND e.trigger_data->>'customer_id' = c.id::text)
+FROM customers c WHERE c.tenant_id = %(tenant)s
+ORDER BY c.created_at
+"""
+"""Per customer of a tenant, what its welcome flow left: (id, name, welcome emails to its
+address, follow-up tasks with its name, executions, of which completed, event-log rows)."""

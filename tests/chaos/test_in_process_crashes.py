@@ -35,7 +35,15 @@ import pytest
 
 from tests.chaos.conftest import ARTIFACTS, WELCOME_FLOW
 from tests.chaos.processes import ApiProcess, BcsProcess, base_env, eventually, worker_process
-from tests.chaos.system import Tenant, counts, create_flow, create_tenant, scalar, start_worker
+from tests.chaos.system import (
+    WELCOME_OUTCOMES,
+    Tenant,
+    counts,
+    create_flow,
+    create_tenant,
+    scalar,
+    start_worker,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -177,23 +185,6 @@ async def _break_workers(
         await asyncio.gather(*restarts)
 
 
-_PER_CUSTOMER = """
-SELECT c.id, c.name,
-       (SELECT count(*) FROM notifications n
-         WHERE n.tenant_id = c.tenant_id AND n."to" = c.email AND n.template = 'welcome_email'),
-       (SELECT count(*) FROM tasks t
-         WHERE t.tenant_id = c.tenant_id AND t.title = 'Follow up with ' || c.name),
-       (SELECT count(*) FROM automation_executions e
-         WHERE e.tenant_id = c.tenant_id AND e.trigger_data->>'customer_id' = c.id::text),
-       (SELECT count(*) FROM automation_executions e
-         WHERE e.tenant_id = c.tenant_id AND e.trigger_data->>'customer_id' = c.id::text
-           AND e.status = 'completed'),
-       (SELECT count(*) FROM automation_event_log l
-         JOIN automation_executions e ON e.id = l.flow_execution_id
-         WHERE e.tenant_id = c.tenant_id AND e.trigger_data->>'customer_id' = c.id::text)
-FROM customers c WHERE c.tenant_id = %(tenant)s
-ORDER BY c.created_at
-"""
 _PLUGIN_DELIVERIES = """
 SELECT d.status, count(*) FROM webhook_deliveries d
 JOIN webhook_subscriptions s ON s.id = d.subscription_id
@@ -309,7 +300,7 @@ async def test_in_process_flows_survive_worker_kills(
 async def _figures(
     db: psycopg.AsyncConnection[Any], tenant: Tenant, chaos: Chaos
 ) -> dict[str, Any]:
-    rows = await (await db.execute(_PER_CUSTOMER, {"tenant": tenant.tenant_id})).fetchall()
+    rows = await (await db.execute(WELCOME_OUTCOMES, {"tenant": tenant.tenant_id})).fetchall()
     # Per customer: 1 email, 1 task, 1 execution, 1 completed, 2 event log rows.
     expected = (1, 1, 1, 1, 2)
     labels = ("emails", "tasks", "executions", "completed", "event_log_rows")

@@ -35,7 +35,15 @@ import pytest
 from tests.chaos.conftest import ARTIFACTS, WELCOME_FLOW
 from tests.chaos.fault_proxy import FaultProxy
 from tests.chaos.processes import ApiProcess, BcsProcess, base_env, eventually, worker_process
-from tests.chaos.system import Tenant, counts, create_flow, create_tenant, scalar, start_worker
+from tests.chaos.system import (
+    WELCOME_OUTCOMES,
+    Tenant,
+    counts,
+    create_flow,
+    create_tenant,
+    scalar,
+    start_worker,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -211,19 +219,6 @@ async def _break_things(
     await asyncio.gather(*watchers)
 
 
-_PER_CUSTOMER = """
-SELECT c.id,
-       (SELECT count(*) FROM notifications n
-         WHERE n.tenant_id = c.tenant_id AND n."to" = c.email AND n.template = 'welcome_email'),
-       (SELECT count(*) FROM tasks t
-         WHERE t.tenant_id = c.tenant_id AND t.title = 'Follow up with ' || c.name),
-       (SELECT count(*) FROM automation_executions e
-         WHERE e.tenant_id = c.tenant_id AND e.trigger_data->>'customer_id' = c.id::text),
-       (SELECT count(*) FROM automation_executions e
-         WHERE e.tenant_id = c.tenant_id AND e.trigger_data->>'customer_id' = c.id::text
-           AND e.status = 'completed')
-FROM customers c WHERE c.tenant_id = %(tenant)s
-"""
 _PLUGIN_DELIVERIES = """
 SELECT d.status, count(*) FROM webhook_deliveries d
 JOIN webhook_subscriptions s ON s.id = d.subscription_id
@@ -370,10 +365,10 @@ async def test_welcome_flow_survives_kills_and_faults(
 async def _figures(
     db: psycopg.AsyncConnection[Any], tenant: Tenant, chaos: Chaos, proxy: FaultProxy
 ) -> dict[str, Any]:
-    rows = await (await db.execute(_PER_CUSTOMER, {"tenant": tenant.tenant_id})).fetchall()
-    emails = [int(row[1]) for row in rows]
-    tasks = [int(row[2]) for row in rows]
-    executions = [int(row[3]) for row in rows]
+    rows = await (await db.execute(WELCOME_OUTCOMES, {"tenant": tenant.tenant_id})).fetchall()
+    emails = [int(row[2]) for row in rows]
+    tasks = [int(row[3]) for row in rows]
+    executions = [int(row[4]) for row in rows]
     duplicates = {
         "emails": sum(max(0, n - 1) for n in emails),
         "tasks": sum(max(0, n - 1) for n in tasks),
