@@ -31,14 +31,15 @@ WHERE e.tenant_id = %(tenant)s AND e.status = 'completed'
 GROUP BY e.id
 """
 
-# Any trigger (orders too): from the execution's start (the intake's transaction, which is
-# also the received event's) to its last log row, plus the trigger's own row time.
+# Any trigger (orders too): from the platform event that started the execution (recorded in
+# the write's transaction, whether the plugin takes it in process or by webhook) to the
+# execution's last log row.
 EXECUTION_SPAN_SQL = """
 SELECT extract(epoch FROM max(l.created_at) - min(r.occurred_at)) AS latency,
        extract(epoch FROM min(r.occurred_at)) AS created,
        extract(epoch FROM max(l.created_at)) AS finished
 FROM automation_executions e
-JOIN automation_received_events r ON r.event_id = e.event_id
+JOIN platform_events r ON r.id = e.event_id
 JOIN automation_event_log l ON l.flow_execution_id = e.id
 WHERE e.tenant_id = %(tenant)s AND e.status = 'completed'
 GROUP BY e.id
