@@ -14,29 +14,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.catalogue import action_spec, validate_payload
-from bettercallsold.db.raw import driver_connection
 from bettercallsold.ports import (
     ActionRequest,
     ExecutionRef,
     PlatformCall,
     PlatformOperations,
 )
-from bettercallsold.receiver import results
+from bettercallsold.receiver import repository, results
 from bettercallsold.receiver.fingerprint import action_key
 from bettercallsold.types import JSON, Causation, TenantContext
-
-_INSERT_LOG = """
-    INSERT INTO automation_event_log (id, flow_execution_id, tenant_id, action_type, payload,
-        result, success, step_id, created_at)
-    VALUES (gen_random_uuid(), %(flow_execution_id)s, %(tenant_id)s, %(action_type)s,
-        %(payload)s, %(result)s, %(success)s, %(step_id)s, clock_timestamp())
-"""
-"""`clock_timestamp()`, not the transaction's `now()`: the rows, written together after the
-batch, say when it ended rather than when the execution's transaction began."""
 
 
 class InProcessReceiver:
@@ -52,16 +41,13 @@ class InProcessReceiver:
         batch_key: str,
         actions: Sequence[ActionRequest],
     ) -> list[JSON]:
-        done: list[JSON] = []
-        log: list[JSON] = []
-        for position, action in enumerate(actions):
-            result = await self._one(session, execution, batch_key, position, action)
-            done.append(result)
-            log.append(_log_row(execution, action, result))
-        if log:
-            connection = await driver_connection(session)
-            async with connection.cursor() as cursor:
-                await cursor.executemany(_INSERT_LOG, log)
+        done = [
+            await self._one(session, execution, batch_key, position, action)
+            for position, action in enumerate(actions)
+        ]
+        await repository.insert_event_logs(
+            session, execution, list(zip(actions, done, strict=True))
+        )
         return done
 
     async def _one(
@@ -102,15 +88,3 @@ class InProcessReceiver:
             payload,
             spec.uses_id,
         )
-
-
-def _log_row(execution: ExecutionRef, action: ActionRequest, result: JSON) -> JSON:
-    return {
-        "flow_execution_id": execution.id,
-        "tenant_id": execution.tenant_id,
-        "action_type": action.action_type,
-        "payload": Jsonb(action.payload),
-        "result": Jsonb(result),
-        "success": bool(result["success"]),
-        "step_id": action.step_id,
-    }

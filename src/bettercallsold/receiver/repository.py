@@ -8,16 +8,19 @@ Times are the database's `now()`, so every process agrees on leases and expiry.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import Integer, String, column, delete, func, or_, select, table, update
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bettercallsold.ports import ExecutionRef
-from bettercallsold.receiver.models import AutomationEventLog, ReceiverIdempotencyKey
+from bettercallsold.db.raw import driver_connection
+from bettercallsold.ports import ActionRequest, ExecutionRef
+from bettercallsold.receiver.models import ReceiverIdempotencyKey
 from bettercallsold.types import JSON
 
 _executions = table(
@@ -52,28 +55,37 @@ async def find_execution(
     return reference, row.status
 
 
-async def insert_event_log(
-    session: AsyncSession,
-    execution: ExecutionRef,
-    *,
-    action_type: str,
-    payload: JSON,
-    result: JSON,
-    step_id: str | None,
+_INSERT_LOG = """
+    INSERT INTO automation_event_log (id, flow_execution_id, tenant_id, action_type, payload,
+        result, success, step_id, created_at)
+    VALUES (gen_random_uuid(), %(flow_execution_id)s, %(tenant_id)s, %(action_type)s,
+        %(payload)s, %(result)s, %(success)s, %(step_id)s, clock_timestamp())
+"""
+"""`clock_timestamp()`, not the transaction's `now()`: a row says when its action ended, also
+when an execution's rows are written together at the end of its one transaction."""
+
+
+async def insert_event_logs(
+    session: AsyncSession, execution: ExecutionRef, logged: Sequence[tuple[ActionRequest, JSON]]
 ) -> None:
-    session.add(
-        AutomationEventLog(
-            id=uuid.uuid4(),
-            flow_execution_id=execution.id,
-            tenant_id=execution.tenant_id,
-            action_type=action_type,
-            payload=payload,
-            result=result,
-            success=bool(result["success"]),
-            step_id=step_id,
-        )
-    )
-    await session.flush()
+    """One event-log row per (action, result), in order, in the session's transaction (straight
+    to the driver, `db/raw.py`: every action of every execution writes one)."""
+    rows = [
+        {
+            "flow_execution_id": execution.id,
+            "tenant_id": execution.tenant_id,
+            "action_type": action.action_type,
+            "payload": Jsonb(action.payload),
+            "result": Jsonb(result),
+            "success": bool(result["success"]),
+            "step_id": action.step_id,
+        }
+        for action, result in logged
+    ]
+    if rows:
+        connection = await driver_connection(session)
+        async with connection.cursor() as cursor:
+            await cursor.executemany(_INSERT_LOG, rows)
 
 
 # --- idempotency keys -------------------------------------------------------------------------

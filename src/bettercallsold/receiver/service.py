@@ -161,14 +161,7 @@ async def _record(
     action marked in flight (`mark`), or, after the `last` action, the answer stored."""
     held = True
     async with sessionmaker() as session, session.begin():
-        await repository.insert_event_log(
-            session,
-            execution,
-            action_type=event.action_type,
-            payload=event.payload,
-            result=result,
-            step_id=event.step_id,
-        )
+        await repository.insert_event_logs(session, execution, [(event, result)])
         if lease is not None:
             if last:
                 held = await idempotency.try_complete(session, lease, {"results": done})
