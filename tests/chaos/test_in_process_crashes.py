@@ -287,9 +287,10 @@ async def test_in_process_flows_survive_worker_kills(
     assert chaos.worker_kills >= MIN_WORKER_KILLS, figures
     assert chaos.kills_with_executions_in_flight >= MIN_WORKER_KILLS, figures
     killed = figures["killed_jobs_in_the_end"]
-    assert sum(killed.values()) == len(chaos.killed_jobs), figures
+    killed_once_or_more = len(set(chaos.killed_jobs))  # a job may be killed twice (attempts 3)
+    assert sum(killed.values()) == killed_once_or_more, figures
     assert all(status.startswith("succeeded") for status in killed), figures
-    assert figures["execution_jobs_run_again"] >= len(chaos.killed_jobs), figures
+    assert figures["execution_jobs_run_again"] >= killed_once_or_more, figures
     assert figures["customers"] == chaos.posted >= CUSTOMERS, figures
     assert figures["wrong"] == {}, figures
     assert figures["executions"] == {"completed": chaos.posted}, figures
