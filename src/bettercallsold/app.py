@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from procrastinate.worker import Worker
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bettercallsold import __version__
 from bettercallsold.api_docs import router as api_docs_router
@@ -61,6 +62,10 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     app.state.run_worker = run_worker
     app.add_middleware(RequestLimits)
     app.add_middleware(NoFraming)
+    if settings.trusted_proxies:
+        # Outermost, so every layer sees the browser's scheme and address. Only the listed
+        # proxies' X-Forwarded-* headers are believed (`bcs serve` turns uvicorn's own off).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     routers = (
         ops_router,
         platform_router,

@@ -113,6 +113,7 @@ def serve(
         log_level=settings.log_level.lower(),
         access_log=False,
         loop="uvloop",
+        proxy_headers=False,  # `BCS_TRUSTED_PROXIES` decides, in `create_app`
     )
 
 

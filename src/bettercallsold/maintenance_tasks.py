@@ -1,4 +1,5 @@
-"""System-wide background work, owned by no feature: the stalled-job recovery of `recovery.py`.
+"""System-wide background work, owned by no feature: the stalled-job recovery of `recovery.py`,
+and the purge of spent service-assertion ids (`tenancy/repository.py`).
 
 `jobs.py` registers this blueprint under the `maintenance` namespace
 (`maintenance:recover_stalled_jobs`). procrastinate's periodic deferrer runs in every worker,
@@ -13,6 +14,8 @@ import procrastinate
 
 from bettercallsold.recovery import recover_stalled_jobs
 from bettercallsold.runtime import Runtime
+from bettercallsold.tenancy.repository import purge_spent_assertions
+from bettercallsold.types import utcnow
 
 blueprint = procrastinate.Blueprint()
 
@@ -40,3 +43,22 @@ async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> 
         runtime.job_app.job_manager,
         stalled_after=runtime.settings.worker_stalled_seconds,
     )
+
+
+ASSERTION_PURGE_CRON = "* * * * *"
+"""Every minute: the table holds about two minutes of service calls (60 s lives + grace)."""
+
+
+@blueprint.periodic(cron=ASSERTION_PURGE_CRON)
+@blueprint.task(
+    name="purge_spent_assertions",
+    queue=MAINTENANCE_QUEUE,
+    pass_context=True,
+    queueing_lock="maintenance:purge_spent_assertions",
+)
+async def purge_assertions(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Forget the ids of expired service assertions (their expiry alone refuses them)."""
+    del timestamp
+    runtime = context.additional_context.get("runtime")
+    assert isinstance(runtime, Runtime), "the worker must be started with the runtime"
+    await purge_spent_assertions(runtime.engine, utcnow())

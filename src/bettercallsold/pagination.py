@@ -18,7 +18,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bettercallsold.errors import Unprocessable
@@ -68,12 +68,15 @@ def paginate(
     item_id: InstrumentedAttribute[uuid.UUID],
 ) -> Select[Any]:
     """Apply the keyset on (`moment`, id) — `moment` is the list's time column — and fetch
-    one extra row to know whether a next page exists."""
+    one extra row to know whether a next page exists.
+
+    A row comparison, not `moment < t OR (moment = t AND id < i)` (the same rows): PostgreSQL
+    takes the row comparison as the bound of an index ending in (moment, id), so a page deep in
+    a long list starts right at the cursor instead of filtering every newer row (200 ms → a
+    few at 1,000,000 executions, `bench/executions_list.py`)."""
     if request.after is not None:
         after_time, after_id = request.after
-        statement = statement.where(
-            or_(moment < after_time, and_(moment == after_time, item_id < after_id))
-        )
+        statement = statement.where(tuple_(moment, item_id) < tuple_(after_time, after_id))
     return statement.order_by(moment.desc(), item_id.desc()).limit(request.limit + 1)
 
 

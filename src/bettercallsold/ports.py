@@ -17,11 +17,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bettercallsold.types import JSON, TenantContext
+if TYPE_CHECKING:
+    from bettercallsold.runtime import Runtime
+
+from bettercallsold.types import JSON, Causation, TenantContext
 
 # --- the bus → the automation plugin --------------------------------------------------------
 
@@ -37,6 +40,12 @@ class EventRecord:
     occurred_at: datetime | None
     causation_execution_id: uuid.UUID | None
     causation_depth: int
+    causation_root_event_id: str | None = None
+
+    @property
+    def root_event_id(self) -> str:
+        """The outside event this one descends from: itself, when no automation caused it."""
+        return self.causation_root_event_id or self.event_id
 
 
 class EventIntake(Protocol):
@@ -59,6 +68,16 @@ class ExecutionRef:
     id: uuid.UUID
     tenant_id: uuid.UUID
     causation_depth: int
+    root_event_id: str | None = None
+    """The causation tree's root event: the receiver counts the tree's actions by it."""
+
+    def causation(self) -> Causation:
+        """What the platform writes this execution's actions make are stamped with."""
+        return Causation(
+            flow_execution_id=self.id,
+            depth=self.causation_depth + 1,
+            root_event_id=self.root_event_id,
+        )
 
 
 class ActionRequest(Protocol):
@@ -86,6 +105,13 @@ class ActionReceiver(Protocol):
         actions: Sequence[ActionRequest],
     ) -> list[JSON]:
         """One `{action_type, success, data | error}` per action, in order."""
+        ...
+
+    async def perform_outside(
+        self, runtime: Runtime, execution: ExecutionRef, action: ActionRequest
+    ) -> JSON:
+        """Perform an action that calls outside the platform (`send_http_request`), in no
+        transaction of the caller's (it may take seconds); logged like any other."""
         ...
 
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ipaddress
 import os
 import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 INPROCESS_BASE_URL = "http://bcs.internal"
 """The base URL that reaches this process's own app through httpx's ASGI transport."""
@@ -51,6 +53,15 @@ class Settings(BaseSettings):
     )
     webhook_allow_private_urls: bool = False
     max_causation_depth: int = 5
+    max_for_each_items: int = Field(
+        default=100, ge=1, le=10_000, description="the longest list a for_each step walks"
+    )
+    max_actions_per_event: int = Field(
+        default=100,
+        ge=1,
+        description="the actions one outside event may cause, across every execution it leads "
+        "to (flows triggering flows); the ones beyond fail naming this limit",
+    )
     worker_concurrency: int = 10
     database_pool_size: int = Field(
         default=30,
@@ -94,6 +105,12 @@ class Settings(BaseSettings):
     )
     receiver_timeout_seconds: float = 30.0
     log_level: str = "INFO"
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated IPs or CIDRs of the TLS-terminating proxies whose "
+        "X-Forwarded-Proto / X-Forwarded-For are believed (session cookies then `Secure`); "
+        "empty: nobody's; `*`: everybody's (only when nothing but the proxy can connect)",
+    )
 
     @field_validator("internal_api_token", "webhook_secret", "secret_key", mode="before")
     @classmethod
@@ -109,6 +126,31 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
             raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, value: list[str]) -> list[str]:
+        """A typo must fail at start-up: uvicorn would take it as a literal host name that no
+        client ever matches, and cookies would silently lose `Secure`."""
+        normalised = []
+        for item in value:
+            try:
+                if item == "*":
+                    normalised.append(item)
+                elif "/" in item:  # `10.0.0.1/8` means `10.0.0.0/8`, as uvicorn cannot read it
+                    normalised.append(str(ipaddress.ip_network(item, strict=False)))
+                else:
+                    normalised.append(str(ipaddress.ip_address(item)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return normalised
 
     def platform_base_url(self) -> str:
         return (self.platform_url or INPROCESS_BASE_URL).rstrip("/")

@@ -22,11 +22,15 @@ class Causation:
 
     flow_execution_id: uuid.UUID | None = None
     depth: int = 0
+    root_event_id: str | None = None
+    """The outside event at the root of the causation tree (None for a client's write, which
+    is a root itself): every action of the tree counts against one budget."""
 
     def as_json(self) -> JSON:
         return {
             "flow_execution_id": str(self.flow_execution_id) if self.flow_execution_id else None,
             "depth": self.depth,
+            "root_event_id": self.root_event_id,
         }
 
 

@@ -24,4 +24,8 @@ def in_process_ports(settings: Settings) -> Ports:
     intake = None
     if settings.plugin_url is None:
         intake = InProcessIntake(PLUGIN_SUBSCRIPTION_KEY, settings.max_causation_depth)
-    return Ports(intake=intake, receiver=InProcessReceiver(platform), platform=platform)
+    return Ports(
+        intake=intake,
+        receiver=InProcessReceiver(platform, settings.max_actions_per_event),
+        platform=platform,
+    )

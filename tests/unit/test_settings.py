@@ -58,3 +58,22 @@ class TestRetryAfterFromAnUntrustedReceiver:
 
     def test_plain_seconds_are_honoured(self) -> None:
         assert retry_after_seconds(" 120 ", self.NOW) == 120.0
+
+
+class TestTrustedProxies:
+    def test_none_by_default(self) -> None:
+        assert Settings().trusted_proxies == []
+
+    def test_read_comma_separated_from_the_environment(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("BCS_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")
+        assert Settings().trusted_proxies == ["10.0.0.0/8", "127.0.0.1", "::1"]
+
+    def test_a_network_with_host_bits_is_its_network(self) -> None:
+        assert Settings(trusted_proxies="10.1.2.3/16").trusted_proxies == ["10.1.0.0/16"]
+
+    @pytest.mark.parametrize("value", ["10.0.0.300", "proxy.internal", "10.0.0.0/33"])
+    def test_a_typo_fails_at_start_up(self, value: str) -> None:
+        with pytest.raises(ValidationError, match="not an IP address or CIDR network"):
+            Settings(trusted_proxies=value)

@@ -6,7 +6,10 @@
     │   └── InvalidWebhookSignature   a webhook whose signature or timestamp does not verify
     ├── NotFound (404)
     │   ├── FlowNotFound              no such flow for this tenant
+    │   ├── FlowVersionNotFound       the flow has no version of that number
     │   └── ExecutionNotFound         no such execution for this tenant
+    ├── Conflict (409)
+    │   └── ExecutionNotWaiting       resume asked of an execution that is not waiting
     ├── Unprocessable (422)
     │   └── Problems                  one detail per problem
     │       ├── InvalidFlow           a flow definition with problems (step id + field)
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bettercallsold.errors import BCSError, NotFound, Unauthorized, Unprocessable
+from bettercallsold.errors import BCSError, Conflict, NotFound, Unauthorized, Unprocessable
 
 
 class InvalidWebhookSignature(Unauthorized):
@@ -31,8 +34,16 @@ class FlowNotFound(NotFound):
     """Flow not found."""
 
 
+class FlowVersionNotFound(NotFound):
+    """Flow version not found."""
+
+
 class ExecutionNotFound(NotFound):
     """Execution not found."""
+
+
+class ExecutionNotWaiting(Conflict):
+    """The execution is not waiting: there is no wait to end."""
 
 
 class Problems(Unprocessable):

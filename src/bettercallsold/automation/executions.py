@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bettercallsold.automation import repository
+from bettercallsold.automation import execution_list, repository
 from bettercallsold.automation.errors import ExecutionNotFound
 from bettercallsold.automation.models import AutomationExecution
 from bettercallsold.automation.schemas import ExecutionOut, ExecutionPage
@@ -30,11 +31,14 @@ async def list_executions(
     *,
     flow_id: uuid.UUID | None = None,
     status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    q: str | None = None,
 ) -> ExecutionPage:
-    """Newest first, each with its event-log rows (one query for the whole page)."""
-    rows = await repository.list_executions(
-        session, tenant_id, page, flow_id=flow_id, status=status
-    )
+    """Newest first, each with its event-log rows (one query for the whole page). Filters:
+    see `execution_list.py`; an empty range or a blank `q` is `Unprocessable` naming it."""
+    filters = execution_list.ExecutionFilters(flow_id, status, since, until, q).checked()
+    rows = await execution_list.list_executions(session, tenant_id, page, filters)
     items, cursor = page_of(rows, page, "started_at")
     events = await repository.event_logs(session, tenant_id, [row.id for row in items])
     return ExecutionPage(

@@ -75,6 +75,7 @@ async def accept_webhook(
         occurred_at=envelope.occurred_at,
         causation_execution_id=envelope.causation.flow_execution_id,
         causation_depth=envelope.causation.depth,
+        causation_root_event_id=envelope.causation.root_event_id,
     )
     await start_flows(session, event, settings.max_causation_depth)
     return WebhookAccepted(event_id=envelope.event_id)

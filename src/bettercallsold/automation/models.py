@@ -25,6 +25,12 @@ class AutomationFlow(Base):
             "trigger_event",
             postgresql_where=text("status = 'active'"),
         ),
+        # The schedule tick's claim: active scheduled flows by due time.
+        Index(
+            "ix_automation_flows_schedule_due",
+            "next_run_at",
+            postgresql_where=text("status = 'active' AND trigger_event = 'schedule'"),
+        ),
     )
 
     id: Mapped[UUIDPrimaryKey]
@@ -35,15 +41,63 @@ class AutomationFlow(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    """The newest of the flow's versions (`AutomationFlowVersion`): what a new execution runs."""
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """`{"cron", "timezone"}` of a flow triggered by `schedule` (`schedules.py`)."""
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """A scheduled flow's next due time (UTC), moved on by each tick."""
+
+
+class AutomationFlowVersion(Base):
+    """One saved state of a flow, never changed once written: every create, and every update
+    that changes a versioned field (`versions.VERSIONED_FIELDS`), adds the next one. Deleted
+    with its flow; executions keep their own copy of the definition."""
+
+    __tablename__ = "automation_flow_versions"
+
+    flow_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("automation_flows.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[TenantForeignKey]
+    name: Mapped[str] = mapped_column(String(200))
+    trigger_event: Mapped[str] = mapped_column(String(64))
+    flow_definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[CreatedAt]
 
 
 class AutomationExecution(Base):
     __tablename__ = "automation_executions"
     __table_args__ = (
         Index("ix_automation_executions_tenant_started", "tenant_id", "started_at", "id"),
-        Index("ix_automation_executions_flow_started", "flow_id", "started_at"),
+        # The executions list's filters (`execution_list.py`), each walked newest first.
+        Index("ix_automation_executions_flow_started", "flow_id", "started_at", "id"),
+        Index(
+            "ix_automation_executions_tenant_status_started",
+            "tenant_id",
+            "status",
+            "started_at",
+            "id",
+        ),
+        # `q`: every string and number of the trigger data, lowercased (a SQL function of
+        # migration 0010), in a GIN index that answers `@> ARRAY[q]`.
+        Index(
+            "ix_automation_executions_search_values",
+            func.automation_search_values(text("trigger_data")),
+            postgresql_using="gin",
+        ),
         # One execution per (flow, event): a redelivered event never runs a flow twice.
         Index("uq_automation_executions_flow_event", "flow_id", "event_id", unique=True),
+        # Pausing or deleting a flow cancels its waiting executions.
+        Index(
+            "ix_automation_executions_flow_waiting",
+            "flow_id",
+            postgresql_where=text("status = 'waiting'"),
+        ),
         # A tenant's backlog, counted (up to a cap) for its new jobs' fair priority.
         Index(
             "ix_automation_executions_tenant_running",
@@ -69,11 +123,21 @@ class AutomationExecution(Base):
     event_id: Mapped[str | None] = mapped_column(String(40))
     event_type: Mapped[str | None] = mapped_column(String(64))
     causation_depth: Mapped[int] = mapped_column(Integer, default=0)
+    root_event_id: Mapped[str | None] = mapped_column(String(40))
+    """The outside event at the root of this execution's causation tree (its own event when
+    no automation caused it): the receiver counts the tree's actions against
+    `BCS_MAX_ACTIONS_PER_EVENT` by it."""
+    resume_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """While `waiting`: when its wait is over (its run job is scheduled then)."""
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """While `waiting` (and after): the engine's `Memory`, what the next run must not redo."""
     steps: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     updated_at: Mapped[UpdatedAt]
     definition: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     """The flow's definition when the execution started: a retried run (or an edit of the flow
     while it runs) renders exactly the same batches, so its idempotency keys stay valid."""
+    flow_version: Mapped[int | None] = mapped_column(Integer)
+    """The flow's version it ran (null for executions older than versions)."""
 
 
 class ReceivedEvent(Base):

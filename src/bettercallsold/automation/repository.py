@@ -128,7 +128,7 @@ async def active_trigger_pairs(session: AsyncSession) -> list[tuple[uuid.UUID, s
 
 _START_FLOWS = """
     WITH flows AS (
-        SELECT f.id, f.flow_definition,
+        SELECT f.id, f.flow_definition, f.version,
                row_number() OVER (ORDER BY f.created_at, f.id) - 1 AS position
         FROM automation_flows AS f
         WHERE f.tenant_id = %(tenant_id)s AND f.trigger_event = %(event_type)s
@@ -136,11 +136,13 @@ _START_FLOWS = """
     ),
     started AS (
         INSERT INTO automation_executions (id, flow_id, tenant_id, status, trigger_data,
-            event_id, event_type, causation_depth, definition, steps, error, completed_at)
+            event_id, event_type, root_event_id, causation_depth, definition, flow_version, steps,
+            error, completed_at)
         SELECT gen_random_uuid(), flows.id, %(tenant_id)s,
                CASE WHEN %(refused)s::text IS NULL THEN 'running' ELSE 'failed' END,
-               %(payload)s, %(event_id)s, %(event_type)s, %(depth)s, flows.flow_definition,
-               '[]', %(refused)s::text,
+               %(payload)s, %(event_id)s, %(event_type)s, %(root_event_id)s, %(depth)s,
+               flows.flow_definition,
+               flows.version, '[]', %(refused)s::text,
                CASE WHEN %(refused)s::text IS NULL THEN NULL ELSE now() END
         FROM flows
         ON CONFLICT (flow_id, event_id) DO NOTHING
@@ -167,7 +169,9 @@ _START_FLOWS = """
 (`ix_automation_flows_active_trigger`), one execution each (unique per flow and event), and
 their jobs with the tenant's fair priority (`db/deferral.fair_priority`: minus the executions
 of the tenant still running, capped, counted only when a flow started). `refused` (the depth
-limit's message) records the executions `failed` instead, with no job."""
+limit's message) records the executions `failed` instead, with no job. Only `active` flows
+start: a `draft` or `paused` one never does. Each execution records the flow's `version` (its
+`definition` is that version's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +181,7 @@ class StartRequest:
     event_id: str
     payload: JSON
     causation_depth: int
+    root_event_id: str
     refused: str | None
     queue: str
     task: str
@@ -192,6 +197,7 @@ async def start_executions(session: AsyncSession, request: StartRequest) -> list
         "event_id": request.event_id,
         "payload": Jsonb(request.payload),
         "depth": request.causation_depth,
+        "root_event_id": request.root_event_id,
         "refused": request.refused,
         "queue": request.queue,
         "task": request.task,
@@ -212,11 +218,17 @@ class ClaimedExecution:
     trigger_data: JSON
     definition: JSON | None
     started_at: datetime
+    state: JSON | None
+    clock: datetime
+    """The database's time of the claim: a wait whose resume time has come is over."""
+    root_event_id: str | None
 
 
 _CLAIM = """
-    SELECT id, tenant_id, causation_depth, trigger_data, definition, started_at
-    FROM automation_executions WHERE id = %s AND status = 'running'
+    SELECT id, tenant_id, causation_depth, trigger_data, definition, started_at, state, now(),
+           root_event_id
+    FROM automation_executions
+    WHERE id = %s AND (status = 'running' OR (status = 'waiting' AND resume_at <= now()))
     FOR UPDATE
 """
 
@@ -224,8 +236,9 @@ _CLAIM = """
 async def claim_execution(
     session: AsyncSession, execution_id: uuid.UUID
 ) -> ClaimedExecution | None:
-    """The execution, row-locked to the end of the transaction, if it is still `running`. A
-    twin run of the same job waits here, then finds it ended and does nothing."""
+    """The execution, row-locked to the end of the transaction, if it is `running` or its wait
+    is over. A twin run of the same job waits here, then finds it ended and does nothing; a
+    resume job that comes too early (the wait was moved) finds nothing either."""
     connection = await driver_connection(session)
     row = await (await connection.execute(_CLAIM, (execution_id,))).fetchone()
     if row is None:
@@ -240,23 +253,6 @@ async def get_execution(
     if tenant_id is not None:
         statement = statement.where(AutomationExecution.tenant_id == tenant_id)
     return await session.scalar(statement)
-
-
-async def list_executions(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    page: PageRequest,
-    *,
-    flow_id: uuid.UUID | None = None,
-    status: str | None = None,
-) -> Sequence[AutomationExecution]:
-    statement = select(AutomationExecution).where(AutomationExecution.tenant_id == tenant_id)
-    if flow_id is not None:
-        statement = statement.where(AutomationExecution.flow_id == flow_id)
-    if status is not None:
-        statement = statement.where(AutomationExecution.status == status)
-    statement = paginate(statement, page, AutomationExecution.started_at, AutomationExecution.id)
-    return (await session.scalars(statement)).all()
 
 
 async def finish_execution(
@@ -278,11 +274,223 @@ async def finish_execution(
 _FINISH = """
     UPDATE automation_executions
     SET status = %s, steps = %s, execution_results = %s, error = %s,
-        completed_at = clock_timestamp(), updated_at = now()
-    WHERE id = %s AND status = 'running'
+        completed_at = clock_timestamp(), updated_at = now(), resume_at = NULL
+    WHERE id = %s AND status IN ('running', 'waiting')
     RETURNING id
 """
 """`clock_timestamp()`, not the transaction's start: an execution's duration is its real one."""
+
+
+_LAUNCH = """
+    WITH flow AS (
+        SELECT id, flow_definition, version, trigger_event
+        FROM automation_flows WHERE id = %(flow_id)s AND tenant_id = %(tenant_id)s
+    ),
+    started AS (
+        INSERT INTO automation_executions (id, flow_id, tenant_id, status, trigger_data,
+            event_id, event_type, root_event_id, causation_depth, definition, flow_version,
+            steps)
+        SELECT gen_random_uuid(), flow.id, %(tenant_id)s, 'running', %(payload)s,
+               %(event_id)s, flow.trigger_event, %(event_id)s, 0, flow.flow_definition,
+               flow.version, '[]'
+        FROM flow
+        ON CONFLICT (flow_id, event_id) DO NOTHING
+        RETURNING id
+    ),
+    deferred AS (
+        SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
+            %(queue)s, %(task)s, 0, NULL, NULL,
+            jsonb_build_object('execution_id', started.id::text), NULL
+        )::procrastinate_job_to_defer_v1])
+        FROM started
+    )
+    SELECT id, (SELECT count(*) FROM deferred) FROM started
+"""
+"""One execution of one flow, not started by a platform event (a schedule's due time, "run
+now"), with its job: `event_id` is its own key (`schedule:<flow>:<due time>` starts once however
+many workers try) and the root of the actions it causes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    tenant_id: uuid.UUID
+    flow_id: uuid.UUID
+    event_id: str
+    payload: JSON
+    queue: str
+    task: str
+
+
+async def launch_execution(session: AsyncSession, launch: Launch) -> uuid.UUID | None:
+    """Start one execution of the flow; None when the flow is not the tenant's or the key was
+    already started."""
+    connection = await driver_connection(session)
+    parameters = {
+        "tenant_id": launch.tenant_id,
+        "flow_id": launch.flow_id,
+        "event_id": launch.event_id,
+        "payload": Jsonb(launch.payload),
+        "queue": launch.queue,
+        "task": launch.task,
+    }
+    row = await (await connection.execute(_LAUNCH, parameters)).fetchone()
+    return row[0] if row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    steps: list[JSON]
+    results: list[JSON]
+    state: JSON
+
+
+async def record_progress(
+    session: AsyncSession, execution_id: uuid.UUID, progress: Progress
+) -> bool:
+    """What a running execution did so far (before an outside call); False if it had ended."""
+    connection = await driver_connection(session)
+    cursor = await connection.execute(
+        """
+        UPDATE automation_executions
+        SET steps = %s, execution_results = %s, state = %s, updated_at = now()
+        WHERE id = %s AND status = 'running'
+        RETURNING id
+        """,
+        (Jsonb(progress.steps), Jsonb(progress.results), Jsonb(progress.state), execution_id),
+    )
+    return await cursor.fetchone() is not None
+
+
+async def remember_result(
+    session: AsyncSession, execution_id: uuid.UUID, key: str, result: JSON
+) -> bool:
+    """Keep an outside call's result in the execution's memory: the next run reuses it."""
+    connection = await driver_connection(session)
+    cursor = await connection.execute(
+        """
+        UPDATE automation_executions
+        SET state = jsonb_set(
+                jsonb_set(coalesce(state, '{}'), '{results}',
+                          coalesce(state -> 'results', '{}')),
+                ARRAY['results', %s], %s),
+            updated_at = now()
+        WHERE id = %s AND status = 'running'
+        RETURNING id
+        """,
+        (key, Jsonb(result), execution_id),
+    )
+    return await cursor.fetchone() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Suspension:
+    """A run that stopped at a wait: what it did so far, and when it goes on."""
+
+    steps: list[JSON]
+    results: list[JSON]
+    state: JSON
+    resume_at: datetime
+    queue: str
+    task: str
+
+
+_SUSPEND = """
+    WITH suspended AS (
+        UPDATE automation_executions
+        SET status = 'waiting', steps = %(steps)s, execution_results = %(results)s,
+            state = %(state)s, resume_at = %(resume_at)s, updated_at = now()
+        WHERE id = %(id)s AND status IN ('running', 'waiting')
+        RETURNING id
+    )
+    SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
+        %(queue)s, %(task)s, 0, NULL, NULL,
+        jsonb_build_object('execution_id', suspended.id::text), %(resume_at)s
+    )::procrastinate_job_to_defer_v1])
+    FROM suspended
+"""
+"""The execution waits (no process holds it) and its run job is scheduled at its resume time
+(procrastinate's `scheduled_at`), in the transaction that recorded the wait."""
+
+
+async def suspend_execution(
+    session: AsyncSession, execution_id: uuid.UUID, suspension: Suspension
+) -> bool:
+    """Record a wait and schedule the run that ends it; False when the execution had ended."""
+    connection = await driver_connection(session)
+    parameters = {
+        "id": execution_id,
+        "steps": Jsonb(suspension.steps),
+        "results": Jsonb(suspension.results),
+        "state": Jsonb(suspension.state),
+        "resume_at": suspension.resume_at,
+        "queue": suspension.queue,
+        "task": suspension.task,
+    }
+    cursor = await connection.execute(_SUSPEND, parameters)
+    return await cursor.fetchone() is not None
+
+
+_RESUME_NOW = """
+    WITH resumed AS (
+        UPDATE automation_executions
+        SET resume_at = now(), updated_at = now(),
+            state = jsonb_set(state, ARRAY['waits', state ->> 'pending'], to_jsonb(now()))
+        WHERE id = %(id)s AND tenant_id = %(tenant_id)s AND status = 'waiting'
+          AND state ->> 'pending' IS NOT NULL
+        RETURNING id
+    )
+    SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
+        %(queue)s, %(task)s, 0, NULL, NULL,
+        jsonb_build_object('execution_id', resumed.id::text), NULL
+    )::procrastinate_job_to_defer_v1])
+    FROM resumed
+"""
+"""`POST .../resume`: the pending wait (the engine's `Memory.pending`) is over now, and a run job
+is deferred at once; the scheduled one finds nothing left to do."""
+
+
+async def resume_now(
+    session: AsyncSession, tenant_id: uuid.UUID, execution_id: uuid.UUID, queue: str, task: str
+) -> bool:
+    """End a waiting execution's wait now; False when it is not waiting (or not the tenant's)."""
+    connection = await driver_connection(session)
+    parameters = {
+        "id": execution_id,
+        "tenant_id": tenant_id,
+        "queue": queue,
+        "task": task,
+    }
+    cursor = await connection.execute(_RESUME_NOW, parameters)
+    return await cursor.fetchone() is not None
+
+
+async def wake_execution(session: AsyncSession, execution_id: uuid.UUID) -> bool:
+    """A waiting execution whose time has come is `running` again; False if it was not."""
+    connection = await driver_connection(session)
+    cursor = await connection.execute(
+        """
+        UPDATE automation_executions SET status = 'running', updated_at = now()
+        WHERE id = %s AND status = 'waiting' AND resume_at <= now()
+        RETURNING id
+        """,
+        (execution_id,),
+    )
+    return await cursor.fetchone() is not None
+
+
+async def cancel_waiting(session: AsyncSession, tenant_id: uuid.UUID, flow_id: uuid.UUID) -> int:
+    """Pausing or deleting a flow: its waiting executions end `cancelled`; how many."""
+    connection = await driver_connection(session)
+    cursor = await connection.execute(
+        """
+        UPDATE automation_executions
+        SET status = 'cancelled', completed_at = clock_timestamp(), resume_at = NULL,
+            updated_at = now(), error = 'cancelled: the flow was paused or deleted'
+        WHERE flow_id = %s AND tenant_id = %s AND status = 'waiting'
+        """,
+        (flow_id, tenant_id),
+    )
+    return cursor.rowcount
 
 
 async def event_logs(

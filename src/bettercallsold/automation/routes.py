@@ -5,13 +5,22 @@ the event bus's (Standard Webhooks signature); the catalogue is public data."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import status as http_status
 from pydantic import BaseModel
 
-from bettercallsold.automation import dryrun, executions, flows, intake
+from bettercallsold.automation import (
+    control,
+    dryrun,
+    executions,
+    flows,
+    insights,
+    intake,
+    versions,
+)
 from bettercallsold.automation.palette import describe_catalogue
 from bettercallsold.automation.schemas import (
     CatalogueOut,
@@ -19,12 +28,17 @@ from bettercallsold.automation.schemas import (
     DryRunRequest,
     ExecutionOut,
     ExecutionPage,
+    ExecutionStarted,
     ExecutionStatus,
     FlowCreate,
     FlowOut,
     FlowPage,
     FlowStatus,
     FlowUpdate,
+    FlowVersionOut,
+    FlowVersionPage,
+    InsightsOut,
+    RunRequest,
     WebhookAccepted,
 )
 from bettercallsold.db.session import RuntimeDep, SessionDep
@@ -45,6 +59,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     described = {
         401: "missing or invalid credentials",
         404: "not found (or another tenant's)",
+        409: "not in a state that allows it",
     }
     return {code: {"model": ErrorOut, "description": described[code]} for code in codes}
 
@@ -140,11 +155,60 @@ async def activate_flow(flow_id: uuid.UUID, session: SessionDep, context: Tenant
 
 @router.post("/flows/{flow_id}/test", responses=_errors(401, 404))
 async def test_flow(
-    flow_id: uuid.UUID, body: DryRunRequest, session: SessionDep, context: TenantDep
+    flow_id: uuid.UUID,
+    body: DryRunRequest,
+    session: SessionDep,
+    context: TenantDep,
+    runtime: RuntimeDep,
 ) -> DryRunOut:
     """A dry run against a payload: the verdicts and rendered payloads; nothing is sent or
     recorded."""
-    return await dryrun.dry_run(session, context.tenant_id, flow_id, body, utcnow())
+    limit = runtime.settings.max_for_each_items
+    return await dryrun.dry_run(session, context.tenant_id, flow_id, body, utcnow(), limit)
+
+
+@router.get("/flows/{flow_id}/versions", responses=_errors(401, 404))
+async def list_flow_versions(
+    flow_id: uuid.UUID, session: SessionDep, context: TenantDep, page: versions.VersionPageDep
+) -> FlowVersionPage:
+    """Every saved state of the flow, newest first: each create, and each change of its name,
+    trigger or definition, is a version; a status change is not."""
+    return await versions.list_versions(session, context.tenant_id, flow_id, page)
+
+
+@router.get("/flows/{flow_id}/versions/{version}", responses=_errors(401, 404))
+async def get_flow_version(
+    flow_id: uuid.UUID, version: int, session: SessionDep, context: TenantDep
+) -> FlowVersionOut:
+    """One version of the flow (a 404 if the flow never had that number)."""
+    return await versions.get_version(session, context.tenant_id, flow_id, version)
+
+
+@router.post("/flows/{flow_id}/versions/{version}/restore", responses=_errors(401, 404))
+async def restore_flow_version(
+    flow_id: uuid.UUID, version: int, session: SessionDep, context: TenantDep
+) -> FlowOut:
+    """Make that version's content the flow's again, as a new version; the status is kept."""
+    return await flows.restore_version(session, context.tenant_id, flow_id, version)
+
+
+@router.get("/insights", responses=_errors(401, 404))
+async def get_insights(
+    session: SessionDep,
+    context: TenantDep,
+    flow_id: Annotated[
+        uuid.UUID | None, Query(description="one flow's executions; omitted: the tenant's")
+    ] = None,
+    hours: Annotated[
+        int, Query(ge=1, le=insights.MAX_HOURS, description="the window: the last N UTC hours")
+    ] = 24,
+) -> InsightsOut:
+    """Hourly counts by status (oldest first, empty hours as zeros), the p50/p95 duration of
+    the finished executions and the most frequent errors, over the executions started in the
+    window."""
+    return await insights.insights(
+        session, context.tenant_id, utcnow(), hours=hours, flow_id=flow_id
+    )
 
 
 @router.get("/executions", responses=_errors(401))
@@ -154,12 +218,61 @@ async def list_executions(
     page: PageDep,
     flow_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[ExecutionStatus | None, Query()] = None,
+    since: Annotated[
+        datetime | None, Query(description="started at or after (ISO 8601; no offset: UTC)")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="started before (ISO 8601; no offset: UTC)")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="a value of the trigger data, exact but case-insensitive: an email, "
+            "an order id, a name (any string or number, at any depth)",
+        ),
+    ] = None,
 ) -> ExecutionPage:
-    """The tenant's executions, newest first; each row is what the detail answers, event-log
-    rows included."""
+    """The tenant's executions, newest first, matching every filter given; each row is what
+    the detail answers, event-log rows included."""
     return await executions.list_executions(
-        session, context.tenant_id, page, flow_id=flow_id, status=status
+        session,
+        context.tenant_id,
+        page,
+        flow_id=flow_id,
+        status=status,
+        since=since,
+        until=until,
+        q=q,
     )
+
+
+@router.post(
+    "/flows/{flow_id}/run",
+    status_code=http_status.HTTP_202_ACCEPTED,
+    responses=_errors(401, 404),
+)
+async def run_flow(
+    flow_id: uuid.UUID, body: RunRequest, session: SessionDep, context: TenantDep
+) -> ExecutionStarted:
+    """Run now: a real execution of the flow's latest version on the given trigger data,
+    whatever the flow's status (a draft or a paused flow too); a worker runs it at once."""
+    execution_id = await control.run_now(session, context.tenant_id, flow_id, body.payload)
+    return ExecutionStarted(execution_id=execution_id)
+
+
+@router.post(
+    "/executions/{execution_id}/resume",
+    status_code=http_status.HTTP_202_ACCEPTED,
+    responses=_errors(401, 404, 409),
+)
+async def resume_execution(
+    execution_id: uuid.UUID, session: SessionDep, context: TenantDep
+) -> ExecutionStarted:
+    """End a waiting execution's wait now (409 if it is not waiting): it goes on at once."""
+    await control.resume_now(session, context.tenant_id, execution_id)
+    return ExecutionStarted(execution_id=execution_id)
 
 
 @router.get("/executions/{execution_id}", responses=_errors(401, 404))

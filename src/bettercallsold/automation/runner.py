@@ -20,14 +20,21 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation import repository
 from bettercallsold.automation.definition import FlowDefinition
-from bettercallsold.automation.engine import Outcome, PreparedAction, Send, execute_plan, plan_flow
+from bettercallsold.automation.engine import (
+    Memory,
+    Outcome,
+    PreparedAction,
+    RunOptions,
+    Send,
+    run_flow,
+)
 from bettercallsold.automation.errors import ReceiverUnavailable
 from bettercallsold.automation.receiver_client import idempotency_key, send_batch
 from bettercallsold.db.deferral import BACKLOG_CAP
@@ -56,6 +63,7 @@ async def start_flows(session: AsyncSession, event: EventRecord, max_depth: int)
         event_id=event.event_id,
         payload=event.payload,
         causation_depth=event.causation_depth,
+        root_event_id=event.root_event_id,
         refused=_depth_refusal(event, max_depth) if event.causation_depth > max_depth else None,
         queue=EXECUTIONS_QUEUE,
         task=RUN_EXECUTION_TASK,
@@ -94,30 +102,58 @@ async def run_execution(
 async def _run_in_process(
     runtime: Runtime, receiver: ActionReceiver, execution_id: uuid.UUID
 ) -> str | None:
+    """Each pass runs the execution in one transaction, up to its end, a wait, or an outside
+    call (`send_http_request`): that one is made after the commit, by the receiver, and its
+    answer remembered for the next pass. A crash during the call makes the job's retry call
+    again, with the same `Idempotency-Key`."""
+    while True:
+        passed = await _one_pass(runtime, receiver, execution_id)
+        if passed is None:
+            return None
+        outcome, ref = passed
+        if outcome.status != "calling" or outcome.call is None:
+            return outcome.status
+        call = outcome.call
+        result = await receiver.perform_outside(runtime, ref, call)
+        remembered = {"step_id": call.step_id, **result, "payload": call.payload}
+        async with runtime.sessionmaker() as session, session.begin():
+            await repository.remember_result(session, execution_id, call.step_id, remembered)
+
+
+async def _one_pass(
+    runtime: Runtime, receiver: ActionReceiver, execution_id: uuid.UUID
+) -> tuple[Outcome, ExecutionRef] | None:
     async with runtime.sessionmaker() as session, session.begin():
         execution = await repository.claim_execution(session, execution_id)
         if execution is None:
             return None
-        ref = ExecutionRef(execution.id, execution.tenant_id, execution.causation_depth)
+        ref = ExecutionRef(
+            execution.id, execution.tenant_id, execution.causation_depth, execution.root_event_id
+        )
 
         async def send(batch: Sequence[PreparedAction]) -> list[JSON]:
             key = idempotency_key(execution_id, batch[0].step_id)
             return await receiver.perform(session, ref, key, batch)
 
-        outcome = await _outcome(
-            execution.definition, execution.trigger_data, execution.started_at, send
-        )
-        await _finish(session, execution_id, outcome)
-    return outcome.status
+        run = _Run(execution.definition, execution.trigger_data, execution.started_at)
+        options = _options(runtime, clock=execution.clock, outside_inline=False)
+        outcome = await run.outcome(send, Memory.from_json(execution.state), options)
+        await _record(session, execution_id, outcome)
+    return outcome, ref
 
 
 async def _run_over_http(
     runtime: Runtime, execution_id: uuid.UUID, *, final_attempt: bool
 ) -> str | None:
+    clock = datetime.now(UTC)
     async with read_session(runtime.sessionmaker) as session:
         execution = await repository.get_execution(session, execution_id)
-    if execution is None or execution.status != "running":
+    if execution is None or not _due(execution.status, execution.resume_at, clock):
         return None
+    if execution.status == "waiting":  # the receiver takes batches of running executions only
+        async with runtime.sessionmaker() as session, session.begin():
+            if not await repository.wake_execution(session, execution_id):
+                return None
 
     async def send(batch: Sequence[PreparedAction]) -> list[JSON]:
         token = runtime.settings.internal_api_token
@@ -129,37 +165,77 @@ async def _run_over_http(
             batch=batch,
         )
 
-    outcome = await _outcome(
-        execution.definition, execution.trigger_data, execution.started_at, send
-    )
+    run = _Run(execution.definition, execution.trigger_data, execution.started_at)
+    outcome = await run.outcome(send, Memory.from_json(execution.state), _options(runtime, clock))
     if outcome.transient and not final_attempt:
         raise ReceiverUnavailable(outcome.error)
     async with runtime.sessionmaker() as session, session.begin():
-        finished = await _finish(session, execution_id, outcome)
+        finished = await _record(session, execution_id, outcome)
     return outcome.status if finished else None
 
 
-async def _outcome(
-    definition: JSON | None, trigger: JSON, started_at: datetime, send: Send
-) -> Outcome:
-    try:
-        flow = FlowDefinition.model_validate(definition or {"steps": []})
-    except ValidationError as exc:
-        return Outcome(status="failed", steps=[], results=[], error=f"invalid flow: {exc}")
-    return await execute_plan(plan_flow(flow, trigger), trigger, started_at, send)
-
-
-async def _finish(session: AsyncSession, execution_id: uuid.UUID, outcome: Outcome) -> bool:
-    finished = await repository.finish_execution(
-        session,
-        execution_id,
-        status=outcome.status,
-        steps=outcome.steps,
-        results=outcome.results,
-        error=outcome.error,
+def _due(status: str, resume_at: datetime | None, clock: datetime) -> bool:
+    """Whether a run job has work: the execution runs, or its wait is over."""
+    return status == "running" or (
+        status == "waiting" and resume_at is not None and resume_at <= clock
     )
+
+
+def _options(runtime: Runtime, clock: datetime, *, outside_inline: bool = True) -> RunOptions:
+    return RunOptions(
+        clock=clock,
+        max_for_each_items=runtime.settings.max_for_each_items,
+        outside_inline=outside_inline,
+    )
+
+
+class _Run:
+    """One run of an execution: its stored definition on its trigger, from its start time."""
+
+    def __init__(self, definition: JSON | None, trigger: JSON, started_at: datetime) -> None:
+        self.definition = definition
+        self.trigger = trigger
+        self.started_at = started_at
+
+    async def outcome(self, send: Send, memory: Memory, options: RunOptions) -> Outcome:
+        try:
+            flow = FlowDefinition.model_validate(self.definition or {"steps": []})
+        except ValidationError as exc:
+            return Outcome(status="failed", steps=[], results=[], error=f"invalid flow: {exc}")
+        return await run_flow(
+            flow, self.trigger, self.started_at, send, memory=memory, options=options
+        )
+
+
+async def _record(session: AsyncSession, execution_id: uuid.UUID, outcome: Outcome) -> bool:
+    """The run's end, its wait (with the job that resumes it), or its progress up to an
+    outside call; False if it had ended."""
+    if outcome.status == "calling":
+        progress = repository.Progress(
+            steps=outcome.steps, results=outcome.results, state=outcome.memory.as_json()
+        )
+        return await repository.record_progress(session, execution_id, progress)
+    if outcome.status == "waiting" and outcome.resume_at is not None:
+        suspension = repository.Suspension(
+            steps=outcome.steps,
+            results=outcome.results,
+            state=outcome.memory.as_json(),
+            resume_at=outcome.resume_at,
+            queue=EXECUTIONS_QUEUE,
+            task=RUN_EXECUTION_TASK,
+        )
+        recorded = await repository.suspend_execution(session, execution_id, suspension)
+    else:
+        recorded = await repository.finish_execution(
+            session,
+            execution_id,
+            status=outcome.status,
+            steps=outcome.steps,
+            results=outcome.results,
+            error=outcome.error,
+        )
     logger.debug("automation execution %s: %s", execution_id, outcome.status)
-    return finished
+    return recorded
 
 
 async def abandon_execution(runtime: Runtime, execution_id: uuid.UUID, error: str) -> bool:

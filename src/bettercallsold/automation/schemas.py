@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from bettercallsold.inputs import StorableModel
 
 FlowStatus = Literal["active", "paused", "draft"]
-ExecutionStatus = Literal["running", "completed", "completed_with_errors", "failed", "skipped"]
+ExecutionStatus = Literal[
+    "running", "waiting", "completed", "completed_with_errors", "failed", "skipped", "cancelled"
+]
 
 _DEFINITION_DESCRIPTION = (
     '`{"steps": [...]}`: conditions `{id, type: "condition", field, operator, value?}` and '
@@ -20,11 +22,20 @@ _DEFINITION_DESCRIPTION = (
 )
 
 
+_SCHEDULE_DESCRIPTION = (
+    'with trigger_event "schedule": {"cron": 5-field cron, "timezone": IANA name, default UTC}'
+)
+_SCHEDULE_EXAMPLE = {"cron": "0 9 * * 1", "timezone": "Europe/Paris"}
+
+
 class FlowCreate(StorableModel):
     name: str = Field(min_length=1, max_length=200)
     trigger_event: str = Field(min_length=1, max_length=64, examples=["customer.created"])
     flow_definition: dict[str, Any] = Field(description=_DEFINITION_DESCRIPTION)
     status: FlowStatus = "active"
+    schedule: dict[str, Any] | None = Field(
+        default=None, description=_SCHEDULE_DESCRIPTION, examples=[_SCHEDULE_EXAMPLE]
+    )
 
 
 class FlowUpdate(StorableModel):
@@ -36,6 +47,7 @@ class FlowUpdate(StorableModel):
         default=None, description=_DEFINITION_DESCRIPTION
     )
     status: FlowStatus | None = None
+    schedule: dict[str, Any] | None = Field(default=None, description=_SCHEDULE_DESCRIPTION)
 
 
 class FlowOut(BaseModel):
@@ -45,9 +57,34 @@ class FlowOut(BaseModel):
     name: str
     trigger_event: str
     flow_definition: dict[str, Any]
-    status: str
+    status: str = Field(description="`active`, `paused` or `draft` (saved, never started)")
+    version: int = Field(description="the newest version (1, 2, ...): what new executions run")
+    schedule: dict[str, Any] | None = Field(default=None, description=_SCHEDULE_DESCRIPTION)
+    next_run_at: datetime | None = Field(
+        default=None, description="a scheduled active flow's next due time (UTC)"
+    )
     created_at: datetime
     updated_at: datetime
+
+
+class FlowVersionOut(BaseModel):
+    """One saved state of a flow, immutable."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    created_at: datetime
+    name: str
+    trigger_event: str
+    schedule: dict[str, Any] | None = Field(
+        default=None, description='`{"cron", "timezone"}` of a scheduled flow, else null'
+    )
+    flow_definition: dict[str, Any]
+
+
+class FlowVersionPage(BaseModel):
+    items: list[FlowVersionOut] = Field(description="newest first")
+    next_cursor: str | None
 
 
 class FlowListItem(FlowOut):
@@ -67,6 +104,11 @@ class DryRunRequest(StorableModel):
         default=None,
         description="the trigger payload to try; omitted: the catalogue's sample for the event",
     )
+    flow_definition: dict[str, Any] | None = Field(
+        default=None,
+        description="a definition to try instead of the stored one (the builder's unsaved "
+        "edits), validated as a save would be; omitted: the stored definition",
+    )
 
 
 class PlannedAction(BaseModel):
@@ -80,6 +122,10 @@ class DryRunOut(BaseModel):
         description='one per step reached: `{"id", "type", "passed"?, "payload"?, "error"?}`'
     )
     actions: list[PlannedAction]
+    error: str | None = Field(
+        default=None,
+        description="why the run would fail or what its actions' errors are (null: none)",
+    )
 
 
 class EventLogOut(BaseModel):
@@ -112,12 +158,55 @@ class ExecutionOut(BaseModel):
     event_id: str | None
     event_type: str | None
     causation_depth: int
+    resume_at: datetime | None = Field(
+        default=None, description="while `waiting`: when the execution goes on by itself"
+    )
+    flow_version: int | None = Field(
+        description="the flow's version it ran (`GET .../flows/{flow_id}/versions/{n}`); null "
+        "for executions recorded before versions"
+    )
     events: list[EventLogOut] = Field(description="what the event receiver did, in order")
+
+
+class RunRequest(StorableModel):
+    payload: dict[str, Any] = Field(
+        default_factory=dict, description="the trigger data the execution runs on"
+    )
+
+
+class ExecutionStarted(BaseModel):
+    execution_id: uuid.UUID
 
 
 class ExecutionPage(BaseModel):
     items: list[ExecutionOut]
     next_cursor: str | None
+
+
+class InsightBucket(BaseModel):
+    start: datetime = Field(description="the hour's start (UTC)")
+    completed: int
+    completed_with_errors: int
+    failed: int
+    skipped: int
+
+
+class DurationPercentiles(BaseModel):
+    p50: float | None = Field(description="milliseconds; null when nothing finished")
+    p95: float | None = Field(description="milliseconds; null when nothing finished")
+
+
+class TopError(BaseModel):
+    error: str
+    count: int
+
+
+class InsightsOut(BaseModel):
+    buckets: list[InsightBucket] = Field(description="one per hour, oldest first, empty ones too")
+    duration_ms: DurationPercentiles = Field(
+        description="of the executions started in the window that finished"
+    )
+    top_errors: list[TopError] = Field(description="the most frequent errors, most first")
 
 
 class EventSample(BaseModel):
@@ -140,6 +229,7 @@ class CatalogueOut(BaseModel):
 class CausationIn(StorableModel):
     flow_execution_id: uuid.UUID | None = None
     depth: int = Field(default=0, ge=0, le=1_000_000)
+    root_event_id: str | None = Field(default=None, max_length=40)
 
 
 class EventEnvelope(StorableModel):

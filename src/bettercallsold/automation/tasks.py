@@ -13,9 +13,10 @@ from __future__ import annotations
 import uuid
 
 import procrastinate
+from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from bettercallsold.automation import repository, runner
+from bettercallsold.automation import repository, runner, schedules
 from bettercallsold.automation.errors import ReceiverUnavailable
 from bettercallsold.db.purge import PURGE_BATCH, purge_older_than
 from bettercallsold.runtime import Runtime
@@ -84,3 +85,31 @@ async def run_purge(runtime: Runtime, *, batch: int = PURGE_BATCH) -> int:
 async def purge_received_events(context: procrastinate.JobContext, timestamp: int) -> None:
     del timestamp
     await run_purge(_runtime(context))
+
+
+async def run_schedule_tick(runtime: Runtime) -> int:
+    """Start every due scheduled flow (`schedules.tick`), a batch per transaction; how many
+    executions started. Flows another worker's tick holds are skipped, not waited for."""
+    started = 0
+    while True:
+        async with runtime.sessionmaker() as session, session.begin():
+            now = (await session.execute(text("SELECT now()"))).scalar_one()
+            result = await schedules.tick(
+                session, now, queue=runner.EXECUTIONS_QUEUE, task=runner.RUN_EXECUTION_TASK
+            )
+        started += result.started
+        if result.claimed < schedules.TICK_BATCH:
+            return started
+
+
+@blueprint.periodic(cron="* * * * *")
+@blueprint.task(
+    name="schedule_tick",
+    queue="maintenance",
+    pass_context=True,
+    queueing_lock="automation:schedule_tick",
+)
+async def schedule_tick(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Every minute: scheduled flows whose time has come start (one execution per due time)."""
+    del timestamp
+    await run_schedule_tick(_runtime(context))

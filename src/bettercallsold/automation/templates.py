@@ -42,12 +42,19 @@ from liquid.static_analysis import TemplateAnalysis
 from liquid.undefined import UNDEFINED
 from liquid.utils import ReadOnlyChainMap
 
+from bettercallsold.automation.budget import (
+    BudgetExceeded,
+    charge_items,
+    charge_iterations,
+    charge_output,
+)
 from bettercallsold.automation.conditions import iso_utc, json_safe, parse_instant, parse_number
 from bettercallsold.automation.paths import string_leaves
 
 MAX_STRING = 64 * 1024  # characters in a rendered string, or in what a filter takes or makes
 MAX_ITERATIONS = 1000  # loop iterations in one string (all loops summed), items in a range
 ROOTS = frozenset({"trigger", "steps", "now"})  # where paths start (besides local `assign`s)
+LOOP_ROOTS = frozenset({"item", "loop"})  # also inside a `for_each` step
 
 _UNITS = {"minute": "minutes", "hour": "hours", "day": "days", "week": "weeks"}
 _MARKUP = re.compile(
@@ -83,6 +90,17 @@ class RenderContext:
     steps: Mapping[str, Mapping[str, Any]]
     now: datetime
     """An aware instant (a naive one is taken as UTC): the execution's clock reading."""
+    item: Any = None
+    """Inside a `for_each` step: the element of this iteration."""
+    loop: Mapping[str, Any] | None = None
+    """Inside a `for_each` step: `{"index": n}`, from 1."""
+
+    def scope(self) -> dict[str, Any]:
+        scope = {"trigger": self.trigger, "steps": self.steps, "now": iso_utc(self.now)}
+        if self.loop is not None:
+            scope["item"] = self.item
+            scope["loop"] = self.loop
+        return scope
 
 
 def render_value(template: Any, context: RenderContext) -> Any:
@@ -90,19 +108,21 @@ def render_value(template: Any, context: RenderContext) -> Any:
 
     Non-string leaves pass through. Raises `TemplateError` on the first failing string.
     """
-    scope = {"trigger": context.trigger, "steps": context.steps, "now": iso_utc(context.now)}
-    return _render(template, scope)
+    return _render(template, context.scope())
 
 
-def check_template(template: Any, earlier_steps: Collection[str]) -> list[str]:
+def check_template(
+    template: Any, earlier_steps: Collection[str], roots: frozenset[str] = ROOTS
+) -> list[str]:
     """Static problems of every string in `template`, for a flow's save; never raises.
 
-    Each string must parse, use known filters, start its paths at `trigger`, `now`, `steps`
-    or a name it assigns, and name with `steps.<id>` only one of `earlier_steps`.
+    Each string must parse, use known filters, start its paths at one of `roots` (`trigger`,
+    `now`, `steps`; `item` and `loop` inside a loop) or a name it assigns, and name with
+    `steps.<id>` only one of `earlier_steps`.
     """
     problems: list[str] = []
     for where, text in string_leaves(template):
-        for problem in _check_string(text, earlier_steps):
+        for problem in _check_string(text, earlier_steps, roots):
             problems.append(f"{where}: {problem}" if where else problem)
     return problems
 
@@ -142,8 +162,13 @@ def _render_string(text: str, scope: Mapping[str, Any]) -> Any:
         if len(template.nodes) == 1 and isinstance(template.nodes[0], OutputNode):
             # Exactly one `{{ }}` and nothing around it: the value keeps its JSON type.
             context = template.context_class(template, globals=template.make_globals(scope))
-            return _typed(template.nodes[0].expression.evaluate(context))
-        return template.render(scope)
+            value = _typed(template.nodes[0].expression.evaluate(context))
+            if isinstance(value, str):
+                charge_output(len(value))
+            return value
+        rendered = template.render(scope)
+        charge_output(len(rendered))
+        return rendered
 
 
 @contextmanager
@@ -154,7 +179,7 @@ def _failures(prefix: str) -> Iterator[None]:
     """
     try:
         yield
-    except TemplateError:
+    except (TemplateError, BudgetExceeded):
         raise
     except errors.LiquidError as exc:
         kind = next((text for cls, text in _PREFIXES if isinstance(exc, cls)), "template error: ")
@@ -268,7 +293,7 @@ def _analyze(text: str) -> TemplateAnalysis:
         return template.analyze(include_partials=False)
 
 
-def _check_string(text: str, earlier_steps: Collection[str]) -> list[str]:
+def _check_string(text: str, earlier_steps: Collection[str], roots: frozenset[str]) -> list[str]:
     if not _has_markup(text):
         return []
     try:
@@ -277,8 +302,13 @@ def _check_string(text: str, earlier_steps: Collection[str]) -> list[str]:
         return [str(exc)]
     problems = [f"unknown filter '{name}'" for name in analysis.filters if name not in _ENV.filters]
     for root, variables in analysis.globals.items():
-        if root not in ROOTS:
-            problems.append(f"unknown name '{root}': paths start at trigger., steps. or now")
+        if root not in roots:
+            where = "trigger., steps., now, item. or loop." if root in LOOP_ROOTS - ROOTS else ""
+            problems.append(
+                f"unknown name '{root}': paths start at trigger., steps. or now"
+                if not where
+                else f"unknown name '{root}': {root} is only known inside a for_each step"
+            )
             continue
         for variable in variables:
             problems.extend(_check_root(variable.segments, str(variable), earlier_steps))
@@ -338,6 +368,8 @@ def _guard(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(function)
     def guarded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, list | tuple | range | Mapping) and not isinstance(value, Undefined):
+            charge_items(len(value))  # sorting, mapping, joining: work grows with the list
         too_long = any(isinstance(arg, str) and len(arg) > MAX_STRING for arg in (value, *args))
         if too_long or _estimated_size(name, value, args) > MAX_STRING:
             raise errors.OutputStreamLimitError(f"{name}: {_TOO_LONG}", token=None)
@@ -380,6 +412,7 @@ class _Context(LiquidContext):
     def loop(self, namespace: Any, forloop: Any) -> Iterator[LiquidContext]:
         # Liquid bounds nested loops (their product); sequential loops are summed here.
         self.iterations += forloop.length
+        charge_iterations(forloop.length)
         if self.iterations > MAX_ITERATIONS:
             raise errors.LoopIterationLimitError("loop iteration limit reached", token=None)
         with super().loop(namespace, forloop) as context:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import dataclasses
 
 from bettercallsold.bus.retry_policy import DEFAULT_POLICY, RetryPolicy
-from bettercallsold.bus.url_guard import Resolver, system_resolver
+from bettercallsold.outbound import RESOLVER_KEY, Resolver, system_resolver
 from bettercallsold.runtime import Runtime
 
 RETRY_POLICY_KEY = "bus.retry_policy"
-RESOLVER_KEY = "bus.resolver"
 
 
 def retry_policy(runtime: Runtime) -> RetryPolicy:

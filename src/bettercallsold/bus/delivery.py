@@ -10,11 +10,16 @@ retry, nor a retry scheduled for an attempt that was not recorded.
 
 Delivery is at least once: a worker killed during the HTTP call sends again after recovery, with
 the same `webhook-id`, which is how receivers recognise a repeat.
+
+A tenant's URL is called through `outbound.guarded_request` (checked right before the call,
+connected to the checked address). An attempt that could not connect is shown as such, with a
+`duration_ms` of 0 and its retry counted from its start: how long a connect takes to fail
+(at once when refused, the whole timeout when filtered) is the port's state, which a tenant
+must not learn through us. The real cause and duration go to the server log.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -31,8 +36,17 @@ from bettercallsold.bus import config, dispatch, repository
 from bettercallsold.bus.envelope import encode_body, event_envelope
 from bettercallsold.bus.retry_policy import DeliveryStatus, Outcome, RetryPolicy
 from bettercallsold.bus.signing import signature_headers
-from bettercallsold.bus.url_guard import Resolver, Target, UnresolvableHost, UrlRefused, check_url
 from bettercallsold.db.engine import read_session
+from bettercallsold.outbound import (
+    AddressGuard,
+    CouldNotConnect,
+    OutboundError,
+    OutboundResponse,
+    Resolver,
+    UrlRefused,
+    guarded_request,
+    operator_request,
+)
 from bettercallsold.runtime import Runtime
 from bettercallsold.types import Clock, utcnow
 
@@ -68,6 +82,18 @@ class DeliveryEnv:
             resolver=config.resolver(runtime),
         )
 
+    @property
+    def guard(self) -> AddressGuard:
+        return AddressGuard(allow_private=self.allow_private_urls, resolver=self.resolver)
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempted:
+    outcome: Outcome
+    duration_ms: int
+    timing_hidden: bool = False
+    """The attempt could not connect: its timing would tell the tenant the port's state."""
+
 
 async def run_delivery(
     env: DeliveryEnv, delivery_id: uuid.UUID, version: int
@@ -78,53 +104,14 @@ async def run_delivery(
     if plan is None or plan.version != version or plan.status in _SETTLED:
         return None
     started = env.clock()
-    outcome, duration_ms = await _attempt(env, plan)
-    return await _record(env, plan, outcome, duration_ms, started)
+    attempted = await _attempt(env, plan)
+    return await _record(env, plan, attempted, started)
 
 
-async def _target(env: DeliveryEnv, plan: repository.AttemptPlan) -> Target:
-    # Operator subscriptions (the automation plugin, in-process by default) are configured by
-    # the operator, not a tenant: they are not subject to the tenant URL policy.
-    if plan.operator:
-        return Target(plan.url)
-    return await check_url(plan.url, allow_private=env.allow_private_urls, resolver=env.resolver)
-
-
-async def _attempt(env: DeliveryEnv, plan: repository.AttemptPlan) -> tuple[Outcome, int]:
+async def _attempt(env: DeliveryEnv, plan: repository.AttemptPlan) -> _Attempted:
     if plan.subscription_status != "active":
-        return Outcome(refused=True, error="not sent: the subscription is paused"), 0
+        return _Attempted(Outcome(refused=True, error="not sent: the subscription is paused"), 0)
     clock_start = time.perf_counter()
-
-    def elapsed_ms() -> int:
-        return round((time.perf_counter() - clock_start) * 1000)
-
-    try:
-        # httpx's timeout bounds each phase; asyncio's bounds the whole exchange, DNS included
-        # (a receiver trickling bytes, or the in-process ASGI transport, has no other bound).
-        async with asyncio.timeout(env.timeout):
-            target = await _target(env, plan)
-            outcome = await _post(env, plan, target)
-    except UrlRefused as exc:
-        outcome = Outcome(refused=True, error=f"not sent: {exc}")
-    except UnresolvableHost as exc:
-        outcome = Outcome(error=str(exc))
-    except (TimeoutError, httpx.TimeoutException):
-        outcome = Outcome(error=f"timed out after {env.timeout:g} s")
-    except httpx.InvalidURL as exc:
-        outcome = Outcome(refused=True, error=f"not sent: invalid URL ({exc})")
-    except httpx.HTTPError as exc:
-        outcome = Outcome(error=f"{type(exc).__name__}: {exc}".rstrip(": "))
-    except Exception as exc:
-        if not plan.operator:
-            raise
-        # httpx's ASGITransport re-raises the in-process app's own errors: the plugin failing
-        # is a failed attempt (retried by the policy), not a crash of the delivery job.
-        logger.exception("the in-process receiver failed on delivery %s", plan.delivery_id)
-        outcome = Outcome(error=f"the in-process receiver raised {type(exc).__name__}")
-    return outcome, elapsed_ms()
-
-
-async def _post(env: DeliveryEnv, plan: repository.AttemptPlan, target: Target) -> Outcome:
     body = encode_body(event_envelope(plan.event))
     timestamp = int(env.clock().timestamp())
     headers = {
@@ -132,25 +119,62 @@ async def _post(env: DeliveryEnv, plan: repository.AttemptPlan, target: Target) 
         "user-agent": USER_AGENT,
         **signature_headers(plan.secret, str(plan.delivery_id), timestamp, body),
     }
-    if target.host_header is not None:
-        headers["host"] = target.host_header
-    async with env.http.stream(
-        "POST",
-        target.url,
-        content=body.encode(),
-        headers=headers,
-        timeout=env.timeout,
-        follow_redirects=False,
-    ) as response:
-        received = b""
-        async for chunk in response.aiter_bytes():
-            received += chunk
-            if len(received) >= _BODY_READ_LIMIT:
-                break  # a receiver's answer is not ours to store; the connection is dropped
+    try:
+        if plan.operator:
+            # Operator subscriptions (the automation plugin, in-process by default) are
+            # configured by the operator, not a tenant: the tenant URL policy does not apply.
+            response = await operator_request(
+                env.http,
+                "POST",
+                plan.url,
+                headers=headers,
+                content=body.encode(),
+                time_limit=env.timeout,
+                max_body=_BODY_READ_LIMIT,
+            )
+        else:
+            response = await guarded_request(
+                env.http,
+                "POST",
+                plan.url,
+                guard=env.guard,
+                headers=headers,
+                content=body.encode(),
+                time_limit=env.timeout,
+                max_body=_BODY_READ_LIMIT,
+            )
+    except UrlRefused as exc:
+        return _Attempted(Outcome(refused=True, error=f"not sent: {exc}"), _ms_since(clock_start))
+    except CouldNotConnect as exc:
+        logger.info(
+            "webhook delivery %s could not connect after %d ms: %s",
+            plan.delivery_id,
+            _ms_since(clock_start),
+            exc.cause,
+        )
+        return _Attempted(Outcome(error=str(exc)), 0, timing_hidden=True)
+    except OutboundError as exc:
+        return _Attempted(Outcome(error=str(exc)), _ms_since(clock_start))
+    except Exception as exc:
+        if not plan.operator:
+            raise
+        # httpx's ASGITransport re-raises the in-process app's own errors: the plugin failing
+        # is a failed attempt (retried by the policy), not a crash of the delivery job.
+        logger.exception("the in-process receiver failed on delivery %s", plan.delivery_id)
+        error = f"the in-process receiver raised {type(exc).__name__}"
+        return _Attempted(Outcome(error=error), _ms_since(clock_start))
+    return _Attempted(_outcome(response), _ms_since(clock_start))
+
+
+def _ms_since(clock_start: float) -> int:
+    return round((time.perf_counter() - clock_start) * 1000)
+
+
+def _outcome(response: OutboundResponse) -> Outcome:
     code = response.status_code
     if 200 <= code < 300:
         return Outcome(status_code=code)
-    excerpt = received[:_ERROR_EXCERPT].decode("utf-8", "replace").strip()
+    excerpt = response.body[:_ERROR_EXCERPT].decode("utf-8", "replace").strip()
     error = f"HTTP {code} {httpx.codes.get_reason_phrase(code)}".strip()
     if excerpt:
         error += f": {excerpt}"
@@ -160,11 +184,12 @@ async def _post(env: DeliveryEnv, plan: repository.AttemptPlan, target: Target) 
 async def _record(
     env: DeliveryEnv,
     plan: repository.AttemptPlan,
-    outcome: Outcome,
-    duration_ms: int,
+    attempted: _Attempted,
     started: datetime,
 ) -> DeliveryStatus | None:
-    now = env.clock()
+    outcome = attempted.outcome
+    # A hidden timing must not show through the retry time either.
+    now = started if attempted.timing_hidden else env.clock()
     # While the version is unchanged nothing else recorded an attempt, so the plan's count holds.
     attempt = plan.cycle_attempts + 1
     decision = env.policy.decide(attempt, outcome, random=env.random(), now=now)
@@ -174,7 +199,7 @@ async def _record(
         cycle_attempts=attempt,
         status_code=outcome.status_code,
         error=outcome.error,
-        duration_ms=duration_ms,
+        duration_ms=attempted.duration_ms,
         started_at=started,
         finished_at=now,
         next_attempt_at=retry_at,

@@ -29,6 +29,8 @@ class EventRecord(Protocol):
     def causation_execution_id(self) -> uuid.UUID | None: ...
     @property
     def causation_depth(self) -> int: ...
+    @property
+    def causation_root_event_id(self) -> str | None: ...
 
 
 def isoformat_z(moment: datetime) -> str:
@@ -36,18 +38,24 @@ def isoformat_z(moment: datetime) -> str:
 
 
 def event_envelope(event: EventRecord) -> dict[str, Any]:
+    """The contract's webhook body. An event caused by an automation also names its causation
+    tree's root event (`root_event_id`), so a plugin elsewhere keeps counting the tree's actions
+    (`BCS_MAX_ACTIONS_PER_EVENT`); a root event's causation is exactly the contract's."""
+    causation: dict[str, Any] = {
+        "flow_execution_id": str(event.causation_execution_id)
+        if event.causation_execution_id
+        else None,
+        "depth": event.causation_depth,
+    }
+    if event.causation_root_event_id is not None:
+        causation["root_event_id"] = event.causation_root_event_id
     return {
         "event_id": event.id,
         "event_type": event.event_type,
         "occurred_at": isoformat_z(event.occurred_at),
         "tenant_id": str(event.tenant_id),
         "payload": event.payload,
-        "causation": {
-            "flow_execution_id": str(event.causation_execution_id)
-            if event.causation_execution_id
-            else None,
-            "depth": event.causation_depth,
-        },
+        "causation": causation,
     }
 
 

@@ -60,6 +60,8 @@ class PlatformEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     causation_execution_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     causation_depth: Mapped[int] = mapped_column(Integer, default=0)
+    causation_root_event_id: Mapped[str | None] = mapped_column(String(40))
+    """The outside event at the root of the causation tree (null: this event is a root)."""
     action_key: Mapped[str | None] = mapped_column(String(64))
     """The event receiver's key of the flow action that made this write (`TenantContext`)."""
     occurred_at: Mapped[datetime] = mapped_column(

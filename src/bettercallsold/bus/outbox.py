@@ -61,6 +61,7 @@ async def record_event(
         occurred_at=utcnow(),
         causation_execution_id=context.causation.flow_execution_id,
         causation_depth=context.causation.depth,
+        causation_root_event_id=context.causation.root_event_id,
     )
     intake = event_intake(session)
     recorded = await repository.record_and_match(

@@ -52,9 +52,9 @@ _WAITING = select(func.count()).select_from(
 _RECORD_AND_MATCH = """
     WITH inserted AS (
         INSERT INTO platform_events (id, tenant_id, event_type, payload, causation_execution_id,
-            causation_depth, action_key, occurred_at)
+            causation_depth, causation_root_event_id, action_key, occurred_at)
         VALUES (%(id)s, %(tenant_id)s, %(event_type)s, %(payload)s, %(causation_execution_id)s,
-            %(causation_depth)s, %(action_key)s, %(occurred_at)s)
+            %(causation_depth)s, %(causation_root_event_id)s, %(action_key)s, %(occurred_at)s)
         ON CONFLICT (tenant_id, action_key) WHERE action_key IS NOT NULL DO NOTHING
         RETURNING id
     ),
@@ -111,6 +111,7 @@ async def record_and_match(
         "payload": Jsonb(event.payload),
         "causation_execution_id": event.causation_execution_id,
         "causation_depth": event.causation_depth,
+        "causation_root_event_id": event.causation_root_event_id,
         "action_key": action_key,
         "occurred_at": event.occurred_at,
         "in_process_key": in_process_key,
@@ -144,6 +145,7 @@ class PlannedEvent:
     payload: dict[str, Any]
     causation_execution_id: uuid.UUID | None
     causation_depth: int
+    causation_root_event_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +180,7 @@ _PLAN = (
         PlatformEvent.payload,
         PlatformEvent.causation_execution_id,
         PlatformEvent.causation_depth,
+        PlatformEvent.causation_root_event_id,
     )
     .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
     .join(PlatformEvent, PlatformEvent.id == WebhookDelivery.event_id)
@@ -199,6 +202,7 @@ async def load_attempt_plan(session: AsyncSession, delivery_id: uuid.UUID) -> At
         row.payload,
         row.causation_execution_id,
         row.causation_depth,
+        row.causation_root_event_id,
     )
     return AttemptPlan(
         delivery_id,

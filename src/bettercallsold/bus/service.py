@@ -31,7 +31,7 @@ from bettercallsold.bus.schemas import (
     SubscriptionUpdate,
 )
 from bettercallsold.bus.signing import new_secret
-from bettercallsold.bus.url_guard import Resolver, UnresolvableHost, UrlRefused, check_url
+from bettercallsold.outbound import Resolver, UnresolvableHost, UrlRefused, check_url
 from bettercallsold.pagination import PageRequest
 from bettercallsold.types import TenantContext, utcnow
 

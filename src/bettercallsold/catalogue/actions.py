@@ -23,6 +23,9 @@ class ActionSpec:
     description: str
     example: dict[str, Any]
     aliases: tuple[str, ...] = field(default=())
+    outside: bool = False
+    """Performed by a call to a URL outside the platform (`send_http_request`), not by a
+    platform API: outside any database transaction, through the address guard."""
 
     @property
     def uses_id(self) -> bool:
@@ -56,6 +59,7 @@ class ActionSpec:
             "method": self.method,
             "path": self.path,
             "description": self.description,
+            "outside": self.outside,
             "payload_schema": self.payload_schema(),
             "example": self.example,
         }
@@ -171,6 +175,20 @@ ACTIONS: dict[str, ActionSpec] = {
             p.AssignTask,
             "Assign a task to a staff member.",
             {"id": "{{steps.action_1.id}}", "assignee": "sam"},
+        ),
+        ActionSpec(
+            "send_http_request",
+            "*",
+            "<url>",
+            p.SendHttpRequest,
+            "Call an outside service (its answer is usable by later steps as "
+            "steps.<id>.status_code, .headers and .body).",
+            {
+                "method": "POST",
+                "url": "https://hooks.example.com/orders",
+                "body": {"order_id": "{{trigger.order_id}}"},
+            },
+            outside=True,
         ),
     )
 }

@@ -7,7 +7,7 @@ before any call, with a message naming the field; `id` names the object in the p
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -104,3 +104,24 @@ class CreateTask(_Payload):
 class AssignTask(_Payload):
     id: NonEmpty
     assignee: NonEmpty
+
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class SendHttpRequest(_Payload):
+    """A call to a service outside the platform (`receiver/outside.py` performs it)."""
+
+    method: HttpMethod
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    headers: (
+        Annotated[
+            dict[
+                Annotated[str, StringConstraints(min_length=1, max_length=256)],
+                Annotated[str, StringConstraints(max_length=8192)],
+            ],
+            Field(max_length=50),
+        ]
+        | None
+    ) = None
+    body: Any = None

@@ -34,6 +34,20 @@ class AutomationEventLog(Base):
     step_id: Mapped[str | None] = mapped_column(String(100))
 
 
+class ReceiverActionBudget(Base):
+    """How many actions one causation tree has taken (`action_budget.py`)."""
+
+    __tablename__ = "receiver_action_budgets"
+    __table_args__ = (Index("ix_receiver_action_budgets_created", "created_at"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    root_event_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    actions: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[CreatedAt]
+
+
 class ReceiverIdempotencyKey(Base):
     """One `Idempotency-Key` of one tenant: the request it was first used with, the results
     recorded so far (one per action, committed as each completes) and, once done, the answer.

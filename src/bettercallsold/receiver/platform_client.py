@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from bettercallsold.assertions import Signer
 from bettercallsold.catalogue import ActionSpec
 from bettercallsold.receiver import results
 from bettercallsold.types import JSON
@@ -28,7 +29,9 @@ class PlatformTarget:
 
     http: httpx.AsyncClient
     base_url: str
-    credential: str
+    credential_for: Signer
+    """The bearer credential for one HTTP call `(method, path)`: asked again for every try,
+    since the platform accepts a service assertion once and only for the call it names."""
     timeout_seconds: float
     """The bound of the whole call, retries included."""
     attempts: int = 1
@@ -85,12 +88,15 @@ async def _attempt(
     path: str,
 ) -> tuple[JSON, bool]:
     """One call: its result, and whether its failure is worth another try."""
+    url = httpx.URL(target.base_url + path)
+    # Signed for the path as the platform routes it: percent-decoded, without the query.
+    credential = target.credential_for(spec.method, url.path)
     try:
         response = await target.http.request(
             spec.method,
-            target.base_url + path,
+            url,
             json=spec.request_body(payload),
-            headers={"Authorization": f"Bearer {target.credential}"},
+            headers={"Authorization": f"Bearer {credential}"},
         )
     except httpx.TimeoutException:
         return results.platform_timed_out(

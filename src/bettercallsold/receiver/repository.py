@@ -28,6 +28,7 @@ _executions = table(
     column("id", UUID(as_uuid=True)),
     column("tenant_id", UUID(as_uuid=True)),
     column("causation_depth", Integer),
+    column("root_event_id", String),
     column("status", String),
 )
 _Key = ReceiverIdempotencyKey
@@ -43,6 +44,7 @@ async def find_execution(
                 _executions.c.id,
                 _executions.c.tenant_id,
                 _executions.c.causation_depth,
+                _executions.c.root_event_id,
                 _executions.c.status,
             ).where(_executions.c.id == execution_id)
         )
@@ -50,7 +52,10 @@ async def find_execution(
     if row is None:
         return None
     reference = ExecutionRef(
-        id=row.id, tenant_id=row.tenant_id, causation_depth=row.causation_depth
+        id=row.id,
+        tenant_id=row.tenant_id,
+        causation_depth=row.causation_depth,
+        root_event_id=row.root_event_id,
     )
     return reference, row.status
 

@@ -35,12 +35,19 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bettercallsold.assertions import sign_assertion
+from bettercallsold.assertions import assertion_signer
 from bettercallsold.catalogue import action_spec, validate_payload
 from bettercallsold.db.engine import read_session
 from bettercallsold.errors import BCSError
 from bettercallsold.ports import ExecutionRef
-from bettercallsold.receiver import idempotency, platform_client, repository, results
+from bettercallsold.receiver import (
+    action_budget,
+    idempotency,
+    outside,
+    platform_client,
+    repository,
+    results,
+)
 from bettercallsold.receiver.errors import (
     ExecutionNotFound,
     ExecutionNotRunning,
@@ -52,7 +59,7 @@ from bettercallsold.receiver.platform_client import PlatformTarget
 from bettercallsold.receiver.repository import KeyRef
 from bettercallsold.receiver.schemas import ActionBatch, ActionEvent
 from bettercallsold.runtime import Runtime
-from bettercallsold.types import JSON, Causation, TenantContext
+from bettercallsold.types import JSON, TenantContext
 
 
 async def receive_batch(runtime: Runtime, batch: ActionBatch, idempotency_key: str | None) -> JSON:
@@ -111,10 +118,18 @@ async def _run_actions(
     runtime: Runtime, execution: ExecutionRef, events: list[ActionEvent], lease: Lease | None
 ) -> list[JSON]:
     done = list(lease.results) if lease is not None else []
+    limit = runtime.settings.max_actions_per_event
+    async with runtime.sessionmaker() as session, session.begin():
+        granted = len(done) + await action_budget.take(
+            session, execution.tenant_id, execution.root_event_id, len(events) - len(done), limit
+        )
     for position, event in enumerate(events):
         if position < len(done):
             continue  # recorded by an earlier attempt with this key
-        result = await _perform(runtime, execution, event, lease, done)
+        if position >= granted:
+            result = action_budget.refused(event.action_type, execution.root_event_id, limit)
+        else:
+            result = await _perform(runtime, execution, event, lease, done)
         done.append(result)
         following = position + 1
         last = following == len(events)
@@ -136,6 +151,10 @@ async def _perform(
     problem = validate_payload(spec, event.payload)
     if problem is not None:
         return results.invalid_payload(event.action_type, problem)
+    if spec.outside:
+        return await outside.perform(
+            runtime.http, outside.guard(runtime), execution.id, event.step_id, event.payload
+        )
     if lease is not None and lease.marked != len(done):
         async with runtime.sessionmaker() as session, session.begin():
             held = await idempotency.save_progress(session, lease, done, in_flight=len(done))
@@ -175,21 +194,22 @@ async def _record(
 
 
 def _target(runtime: Runtime, execution: ExecutionRef, key: str | None) -> PlatformTarget:
-    """The platform, as the execution's tenant: a service assertion signed per action (it is
-    short-lived), carrying the causation the platform stamps on the events it emits and the
-    action's `key` (a batch without an `Idempotency-Key` has none)."""
+    """The platform, as the execution's tenant: a service assertion signed per HTTP call (it
+    is short-lived, single-use and bound to the call's method and path), carrying the
+    causation the platform stamps on the events it emits and the action's `key` (a batch
+    without an `Idempotency-Key` has none)."""
     settings = runtime.settings
     if settings.secret_key is None:
         raise BCSError("the secret key is not configured")
     context = TenantContext(
         tenant_id=execution.tenant_id,
-        causation=Causation(flow_execution_id=execution.id, depth=execution.causation_depth + 1),
+        causation=execution.causation(),
         action_key=key,
     )
     return PlatformTarget(
         http=runtime.http,
         base_url=settings.platform_base_url(),
-        credential=sign_assertion(settings.secret_key.get_secret_value(), context),
+        credential_for=assertion_signer(settings.secret_key.get_secret_value(), context),
         timeout_seconds=_call_timeout(runtime).total_seconds(),
         attempts=1 if key is None else _KEYED_ATTEMPTS,
     )

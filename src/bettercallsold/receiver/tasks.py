@@ -1,4 +1,5 @@
-"""Receiver background work: the hourly purge of expired idempotency keys.
+"""Receiver background work: the hourly purge of expired idempotency keys (and old action
+counts).
 
 `jobs.py` registers this blueprint under the `receiver` namespace (`receiver:purge_keys`);
 procrastinate defers one job per tick however many workers run.
@@ -10,6 +11,7 @@ import logging
 
 import procrastinate
 
+from bettercallsold.receiver import action_budget
 from bettercallsold.receiver.idempotency import purge_expired_keys
 from bettercallsold.runtime import Runtime
 
@@ -19,11 +21,13 @@ blueprint = procrastinate.Blueprint()
 
 
 async def run_purge(runtime: Runtime) -> int:
-    """Delete the expired keys in one committed transaction; how many went."""
+    """Delete the expired keys, and the action counts of causation trees older than
+    `retention_days`, in one committed transaction; how many keys went."""
     async with runtime.sessionmaker() as session, session.begin():
         purged = await purge_expired_keys(session)
-    if purged:
-        logger.info("purged %d expired idempotency keys", purged)
+        trees = await action_budget.purge_older_than(session, runtime.settings.retention_days)
+    if purged or trees:
+        logger.info("purged %d expired idempotency keys, %d action counts", purged, trees)
     return purged
 
 

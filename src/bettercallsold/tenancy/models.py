@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import DateTime, String
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bettercallsold.db.base import Base
@@ -33,4 +35,14 @@ class ApiToken(Base):
     created_at: Mapped[CreatedAt]
 
 
-__all__ = ["ApiToken", "Tenant", "uuid"]
+class AssertionUse(Base):
+    """A service assertion already used, by its id, kept until it expires: a second use of
+    the same assertion is refused (`tenancy/auth.py`). The purge deletes by `expires_at`."""
+
+    __tablename__ = "assertion_uses"
+
+    jti: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+__all__ = ["ApiToken", "AssertionUse", "Tenant", "uuid"]

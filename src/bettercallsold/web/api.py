@@ -54,8 +54,11 @@ class Api:
         self._secret = secret.get_secret_value()
         self._tenant_id = tenant_id
 
-    def _headers(self) -> dict[str, str]:
-        assertion = sign_assertion(self._secret, TenantContext(tenant_id=self._tenant_id))
+    def _headers(self, method: str, url: httpx.URL) -> dict[str, str]:
+        """A fresh assertion for this one call: it is single-use and bound to method and path."""
+        assertion = sign_assertion(
+            self._secret, TenantContext(tenant_id=self._tenant_id), method=method, path=url.path
+        )
         return {"Authorization": f"Bearer {assertion}", "Accept": "application/json"}
 
     async def request(
@@ -63,12 +66,9 @@ class Api:
     ) -> Any:
         """The answer's JSON (None for an empty body); `ApiError` for any status >= 400."""
         query = {key: value for key, value in (params or {}).items() if value not in (None, "")}
+        url = httpx.URL(INPROCESS_BASE_URL + path)
         response = await self._http.request(
-            method,
-            INPROCESS_BASE_URL + path,
-            params=query,
-            json=json,
-            headers=self._headers(),
+            method, url, params=query, json=json, headers=self._headers(method, url)
         )
         body = _decode(response)
         if response.status_code >= 400:

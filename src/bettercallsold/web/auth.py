@@ -16,12 +16,10 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
 
 from bettercallsold.assertions import ASSERTION_PREFIX
 from bettercallsold.db.session import RuntimeDep
-from bettercallsold.errors import Unauthorized
-from bettercallsold.tenancy.auth import authenticate
+from bettercallsold.tenancy.auth import tenant_for_api_token
 from bettercallsold.types import utcnow
 from bettercallsold.web.sessions import ActiveSession, find_session
 
@@ -84,12 +82,7 @@ async def tenant_for_token(runtime: RuntimeDep, token: str) -> uuid.UUID | None:
     token = token.strip()
     if not token or token.startswith(ASSERTION_PREFIX):
         return None
-    credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
-    try:
-        context = await authenticate(runtime, credentials)
-    except Unauthorized:
-        return None
-    return context.tenant_id
+    return await tenant_for_api_token(runtime, token)
 
 
 def login_csrf_token(request: Request) -> str:
@@ -111,6 +104,10 @@ def set_login_csrf_cookie(request: Request, response: Response, token: str) -> N
 
 
 def is_https(request: Request) -> bool:
+    """Whether the browser reached us over TLS: the connection's scheme, or, behind a
+    TLS-terminating proxy listed in `BCS_TRUSTED_PROXIES`, its `X-Forwarded-Proto` (uvicorn's
+    `ProxyHeadersMiddleware`, added in `app.py`, rewrites the scheme; anyone else's header is
+    ignored)."""
     return request.url.scheme == "https"
 
 

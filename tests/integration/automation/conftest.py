@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -257,3 +257,51 @@ def system(request: pytest.FixtureRequest) -> System:
         )
     over_http: System = request.getfixturevalue("over_http_system")
     return over_http
+
+
+# --- executions as data (the list, insights) ----------------------------------------------
+
+MakeExecution = Callable[..., Awaitable[uuid.UUID]]
+
+
+@pytest.fixture
+def make_execution(runtime: Runtime) -> MakeExecution:
+    """Factory: an execution row as the engine leaves it, written directly (its times chosen)."""
+
+    async def make(
+        tenant: TenantHandle,
+        flow_id: str | None = None,
+        *,
+        status: str = "completed",
+        started_at: datetime | None = None,
+        duration_ms: float | None = 120.0,
+        error: str | None = None,
+        trigger_data: dict[str, Any] | None = None,
+    ) -> uuid.UUID:
+        execution_id = uuid.uuid4()
+        started_at = started_at or datetime.now(UTC)
+        completed_at = (
+            None if duration_ms is None else started_at + timedelta(milliseconds=duration_ms)
+        )
+        async with runtime.sessionmaker() as session, session.begin():
+            await session.execute(
+                text(
+                    "INSERT INTO automation_executions (id, flow_id, tenant_id, status,"
+                    " trigger_data, started_at, completed_at, error, steps, causation_depth)"
+                    " VALUES (:id, :flow_id, :tenant_id, :status, CAST(:data AS jsonb),"
+                    " :started_at, :completed_at, :error, '[]', 0)"
+                ),
+                {
+                    "id": execution_id,
+                    "flow_id": uuid.UUID(flow_id) if flow_id else None,
+                    "tenant_id": tenant.tenant_id,
+                    "status": status,
+                    "data": json.dumps(trigger_data or {}),
+                    "started_at": started_at,
+                    "completed_at": completed_at,
+                    "error": error,
+                },
+            )
+        return execution_id
+
+    return make

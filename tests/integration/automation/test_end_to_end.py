@@ -175,6 +175,45 @@ async def test_the_same_webhook_twice_runs_the_flow_once(
     await assert_path_taken(system, tenant, plugin_events={}, batches_of=[executions[0]["id"]])
 
 
+async def test_a_fan_out_stops_at_the_actions_per_event_limit(
+    system: System, tenant: TenantHandle, make_flow: MakeFlow
+) -> None:
+    """Two `create_task` actions on `task.created`: below the depth limit the tree would be
+    2 + 4 + ... + 64 = 126 tasks from one outside write; the budget of the tree's root event
+    lets exactly `max_actions_per_event` happen, and the others fail naming the limit."""
+    limit = system.settings.max_actions_per_event
+    spawn = [
+        {
+            "id": f"spawn_{index}",
+            "type": "action",
+            "action_type": "create_task",
+            "payload_template": {"title": "child of {{trigger.title}}"},
+        }
+        for index in (1, 2)
+    ]
+    await make_flow(
+        tenant, name="Fan-out", trigger_event="task.created", flow_definition={"steps": spawn}
+    )
+    created = await tenant.http.post("/api/tasks", json={"title": "root"})
+    assert created.status_code == 201, created.text
+
+    async def settled() -> tuple[int, list[dict[str, Any]]]:
+        tasks = (await tenant.http.get("/api/tasks", params={"limit": 200})).json()["items"]
+        return len(tasks), await _executions(tenant)
+
+    count, executions = await eventually(
+        settled,
+        lambda found: found[0] >= limit + 1 and _finished(found[1]),
+        "the fan-out to use up its budget",
+    )
+    assert count == limit + 1  # the outside write's task, and the budget's worth
+    refusals = [e for e in executions if "BCS_MAX_ACTIONS_PER_EVENT" in (e["error"] or "")]
+    assert refusals, [e["error"] for e in executions]
+    assert all(e["status"] == "completed_with_errors" for e in refusals)
+    await asyncio.sleep(0.3)  # nothing is still on its way
+    assert (await settled())[0] == limit + 1
+
+
 async def test_a_flow_feeding_itself_stops_at_the_depth_limit(
     system: System, tenant: TenantHandle, make_flow: MakeFlow
 ) -> None:

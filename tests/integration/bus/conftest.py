@@ -24,7 +24,7 @@ from bettercallsold.bus.config import RESOLVER_KEY, RETRY_POLICY_KEY
 from bettercallsold.bus.outbox import record_event
 from bettercallsold.bus.retry_policy import RetryPolicy
 from bettercallsold.bus.startup import PLUGIN_SUBSCRIPTION_KEY
-from bettercallsold.bus.url_guard import UnresolvableHost
+from bettercallsold.outbound import UnresolvableHost
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import INPROCESS_BASE_URL, Settings
 from bettercallsold.tenancy.service import create_tenant

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from bettercallsold.assertions import sign_assertion, verify_assertion
+from bettercallsold.assertions import assertion_signer, read_assertion, sign_assertion
 from bettercallsold.platform.customers.models import Customer
 from bettercallsold.platform.notifications.models import Notification
 from bettercallsold.runtime import Runtime
@@ -18,13 +19,17 @@ from bettercallsold.types import Causation, TenantContext
 from tests.integration.conftest import MakeTenant, TenantHandle
 from tests.integration.platform.helpers import count_rows, create_product, events_of
 
+Headers = Callable[[str, str], dict[str, str]]
 
-def _as_action(runtime: Runtime, tenant: TenantHandle, key: str | None) -> dict[str, str]:
-    """Headers of the event receiver calling for one action of an execution."""
+
+def _as_action(runtime: Runtime, tenant: TenantHandle, key: str | None) -> Headers:
+    """Headers of the event receiver calling for one action of an execution: a fresh
+    assertion for each call `(method, path)`, all with the same action key."""
     secret = runtime.settings.secret_key
     assert secret is not None
     context = TenantContext(tenant.tenant_id, Causation(uuid.uuid4(), depth=1), action_key=key)
-    return {"Authorization": f"Bearer {sign_assertion(secret.get_secret_value(), context)}"}
+    sign = assertion_signer(secret.get_secret_value(), context)
+    return lambda method, path: {"Authorization": f"Bearer {sign(method, path)}"}
 
 
 def _key() -> str:
@@ -37,14 +42,20 @@ class TestAssertion:
         assert secret is not None
         key = _key()
         signed = sign_assertion(
-            secret.get_secret_value(), TenantContext(tenant.tenant_id, action_key=key)
+            secret.get_secret_value(),
+            TenantContext(tenant.tenant_id, action_key=key),
+            method="POST",
+            path="/api/customers",
         )
-        granted = verify_assertion(secret.get_secret_value(), signed)
-        assert granted is not None
+        granted = read_assertion(secret.get_secret_value(), signed).context
         assert granted.action_key == key
-        unkeyed = sign_assertion(secret.get_secret_value(), TenantContext(tenant.tenant_id))
-        granted = verify_assertion(secret.get_secret_value(), unkeyed)
-        assert granted is not None
+        unkeyed = sign_assertion(
+            secret.get_secret_value(),
+            TenantContext(tenant.tenant_id),
+            method="POST",
+            path="/api/customers",
+        )
+        granted = read_assertion(secret.get_secret_value(), unkeyed).context
         assert granted.action_key is None
 
 
@@ -54,8 +65,9 @@ class TestRepeatedAction:
     ) -> None:
         headers = _as_action(runtime, tenant, _key())
         body = {"to": "ann@example.com", "subject": "Welcome", "template": "welcome_email"}
-        first = await client.post("/api/notifications/email", json=body, headers=headers)
-        again = await client.post("/api/notifications/email", json=body, headers=headers)
+        url = "/api/notifications/email"
+        first = await client.post(url, json=body, headers=headers("POST", url))
+        again = await client.post(url, json=body, headers=headers("POST", url))
 
         assert first.status_code == 201, first.text
         assert again.status_code == 200, again.text
@@ -84,8 +96,8 @@ class TestRepeatedAction:
         product = await create_product(tenant.http, name="Mug", price=2)
         headers = _as_action(runtime, tenant, _key())
         url = path.format(id=product["id"])
-        first = await client.request(method, url, json=body, headers=headers)
-        again = await client.request(method, url, json=body, headers=headers)
+        first = await client.request(method, url, json=body, headers=headers(method, url))
+        again = await client.request(method, url, json=body, headers=headers(method, url))
 
         assert first.status_code in (200, 204), first.text
         assert again.status_code == 200, again.text  # not a 404 for the deleted product
@@ -99,7 +111,10 @@ class TestRepeatedAction:
         headers = _as_action(runtime, tenant, _key())
         body = {"name": "Ann", "email": "ann@example.com"}
         answers = await asyncio.gather(
-            *(client.post("/api/customers", json=body, headers=headers) for _ in range(10))
+            *(
+                client.post("/api/customers", json=body, headers=headers("POST", "/api/customers"))
+                for _ in range(10)
+            )
         )
 
         assert all(answer.status_code in (200, 201) for answer in answers), [
@@ -127,7 +142,9 @@ class TestRepeatedAction:
             _as_action(runtime, other, key),
         ]
         for headers in calls:
-            response = await client.post("/api/customers", json=body, headers=headers)
+            response = await client.post(
+                "/api/customers", json=body, headers=headers("POST", "/api/customers")
+            )
             assert response.status_code == 201, response.text
         assert await count_rows(runtime, Customer, tenant.tenant_id) == 4
         assert await count_rows(runtime, Customer, other.tenant_id) == 1

@@ -92,7 +92,12 @@ class TestWithoutAValidToken:
     async def test_an_assertion_signed_with_another_key_is_401(
         self, client: httpx.AsyncClient, tenant: TenantHandle
     ) -> None:
-        forged = sign_assertion("not-the-deployment-key", TenantContext(tenant.tenant_id))
+        forged = sign_assertion(
+            "not-the-deployment-key",
+            TenantContext(tenant.tenant_id),
+            method="GET",
+            path="/api/products",
+        )
         response = await client.get("/api/products", headers={"Authorization": f"Bearer {forged}"})
         assert_plain_error(response, 401)
 
@@ -130,7 +135,9 @@ class TestServiceAssertion:
         assert secret is not None
         execution_id = uuid.uuid4()
         context = TenantContext(tenant.tenant_id, Causation(execution_id, depth=2))
-        assertion = sign_assertion(secret.get_secret_value(), context)
+        assertion = sign_assertion(
+            secret.get_secret_value(), context, method="POST", path="/api/customers"
+        )
 
         response = await client.post(
             "/api/customers",

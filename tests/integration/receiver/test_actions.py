@@ -202,5 +202,26 @@ async def test_every_catalogue_action_is_covered() -> None:
         "create_notification",
         "create_task",
         "assign_task",
+        "send_http_request",
     }
     assert set(ACTIONS) == covered
+
+
+async def test_send_http_request_goes_through_the_address_guard(
+    receiver: Receiver, execution: Execution
+) -> None:
+    """The session app refuses private addresses (the default): the call is refused before
+    anything is sent, the action fails naming it, and the refusal is logged like any action.
+    (A call that goes out: `tests/integration/automation/test_outside_calls.py`.)"""
+    payload = {"method": "GET", "url": "http://127.0.0.1:9/internal"}
+    [result] = await receiver.results(
+        execution, [{"action_type": "send_http_request", "payload": payload, "step_id": "call"}]
+    )
+    assert result["success"] is False
+    assert result["error"].startswith("send_http_request: GET http://127.0.0.1:9/internal")
+    [row] = await receiver.log(execution)
+    assert (row["action_type"], row["success"], row["payload"]) == (
+        "send_http_request",
+        False,
+        payload,
+    )

@@ -211,7 +211,13 @@ class TestRecovery:
             "/api/notifications/sms",
             json=events[1]["payload"],
             headers={
-                "Authorization": f"Bearer {sign_assertion(secret.get_secret_value(), context)}"
+                "Authorization": "Bearer "
+                + sign_assertion(
+                    secret.get_secret_value(),
+                    context,
+                    method="POST",
+                    path="/api/notifications/sms",
+                )
             },
         )
         assert sent.status_code == 201, sent.text

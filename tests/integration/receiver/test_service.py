@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bettercallsold.assertions import verify_assertion
+from bettercallsold.assertions import read_assertion
 from bettercallsold.receiver.schemas import ActionBatch
 from bettercallsold.receiver.service import receive_batch
 from bettercallsold.runtime import Runtime
@@ -72,9 +72,10 @@ async def test_a_remote_platform_is_called_as_the_executions_tenant(
     assert json.loads(request.content) == SMS["payload"]
     scheme, _, token = request.headers["Authorization"].partition(" ")
     assert runtime.settings.secret_key is not None
-    granted = verify_assertion(runtime.settings.secret_key.get_secret_value(), token)
+    signed = read_assertion(runtime.settings.secret_key.get_secret_value(), token)
+    granted = signed.context
     assert scheme == "Bearer"
-    assert granted is not None
+    assert (signed.method, signed.path) == ("POST", "/api/notifications/sms")
     assert granted.tenant_id == execution.tenant.tenant_id
     assert granted.causation.flow_execution_id == execution.id
     assert granted.causation.depth == execution.depth + 1

@@ -37,7 +37,9 @@ class TestLogin:
     ) -> None:
         secret = runtime.settings.secret_key
         assert secret is not None
-        assertion = sign_assertion(secret.get_secret_value(), TenantContext(tenant.tenant_id))
+        assertion = sign_assertion(
+            secret.get_secret_value(), TenantContext(tenant.tenant_id), method="POST", path="/login"
+        )
         form = await browser.get("/login")
         answer = await browser.post(
             "/login", data={"api_token": assertion, "csrf_token": csrf_in(form.text)}

@@ -467,3 +467,38 @@ class TestJsonSafe:
         assert json_safe(date(2026, 11, 24)) == "2026-11-24"
         assert json_safe({1, 2}) in ([1, 2], [2, 1])
         assert json_safe(object).startswith("<class")
+
+
+class TestInByHashing:
+    """`in` looks values up by hash; it must agree with comparing every pair by `_equal`."""
+
+    VALUES: list[Any] = [
+        None, True, False, 0, 1, 150, 150.0, 1.5, "150", "150.00", "1.5", "abc", "ABC", "",
+        "2026-01-01T00:00:00Z", "2026-01-01T00:00:00+00:00", "2026-01-01",
+        "2026-01-01T01:00:00+01:00",
+        [1, 2], {"a": 1}, [150], {"a": "1"},
+    ]  # fmt: skip
+
+    @pytest.mark.parametrize("actual", VALUES)
+    def test_agrees_with_every_pair(self, actual: Any) -> None:
+        from bettercallsold.automation.conditions import _equal
+
+        candidates = actual if isinstance(actual, list) else [actual]
+        for options in [*([value] for value in self.VALUES), self.VALUES]:
+            pairs = any(_equal(item, option) for item in candidates for option in options)
+            expected = actual is not None and pairs  # a null field is in nothing
+            verdict = evaluate("x", "in", options, {"x": actual})
+            assert verdict.passed is expected, (actual, options)
+            negated = evaluate("x", "not_in", options, {"x": actual})
+            assert negated.passed is not expected, (actual, options)
+
+    def test_a_list_field_in_a_long_list_is_one_pass(self) -> None:
+        import time
+
+        options = [f"sku-{index}" for index in range(1_000)]
+        actual = [f"other-{index}" for index in range(1_500)]
+        started = time.perf_counter()
+        for _ in range(10):
+            assert evaluate("x", "in", options, {"x": actual}).passed is False
+        # Pairwise this was 3.4-3.8 s per test; a generous bound that only that would break.
+        assert time.perf_counter() - started < 1.0

@@ -27,7 +27,7 @@ def _target(handler: Handler) -> PlatformTarget:
     return PlatformTarget(
         http=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
         base_url="https://platform.example",
-        credential="svc.token",
+        credential_for=lambda method, path: f"svc.{method}.{path}",
         timeout_seconds=5,
     )
 
@@ -68,7 +68,7 @@ class TestPerform:
             "POST",
             "https://platform.example/api/tasks/t1/assign",
         )
-        assert request.headers["Authorization"] == "Bearer svc.token"
+        assert request.headers["Authorization"] == "Bearer svc.POST./api/tasks/t1/assign"
         assert json.loads(request.content) == {"assignee": "sam"}
 
     async def test_a_204_is_a_success_naming_what_went(self) -> None:
@@ -182,3 +182,26 @@ class TestRetries:
         result = await perform(target, "send_email", _spec("send_email"), {"to": "x"})
         assert result["success"] is False
         assert len(calls) == 1
+
+    async def test_every_try_carries_a_fresh_credential_for_its_call(self) -> None:
+        """The platform spends an assertion on first use: a retry with the same one would be
+        refused (401) however transient the first failure was."""
+        seen: list[str] = []
+        signed: list[tuple[str, str]] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            seen.append(request.headers["Authorization"])
+            return httpx.Response(503) if len(seen) < 3 else httpx.Response(201, json={})
+
+        def credential_for(method: str, path: str) -> str:
+            signed.append((method, path))
+            return f"svc.{len(signed)}"
+
+        target = dataclasses.replace(
+            _target(handler), credential_for=credential_for, attempts=3, retry_pause_seconds=0
+        )
+        result = await perform(target, "delete_product", _spec("delete_product"), {"id": "a/b"})
+
+        assert result["success"] is True
+        assert seen == ["Bearer svc.1", "Bearer svc.2", "Bearer svc.3"]
+        assert signed == [("DELETE", "/api/products/a/b")] * 3  # decoded, as the server routes

@@ -5,16 +5,16 @@ from collections.abc import Sequence
 
 import pytest
 
-from bettercallsold.bus.url_guard import (
+from bettercallsold.outbound.errors import UnresolvableHost, UrlRefused
+from bettercallsold.outbound.url_guard import (
     ParsedUrl,
+    Pinned,
     Resolver,
     Target,
-    UnresolvableHost,
-    UrlRefused,
     check_url,
     forbidden_reason,
     parse_url,
-    pinned_target,
+    pin,
 )
 
 
@@ -143,8 +143,9 @@ class TestCheckUrl:
             await check_url(url, allow_private=False, resolver=never)
 
     async def test_local_names_are_allowed_with_private_urls(self) -> None:
-        target = await check_url("http://localhost:9/x", allow_private=True, resolver=PUBLIC)
-        assert target == Target("http://localhost:9/x")
+        local = resolver_of({"localhost": ["127.0.0.1", "::1"]})
+        target = await check_url("http://localhost:9/x", allow_private=True, resolver=local)
+        assert target == Target("http://localhost:9/x", ipaddress.ip_address("127.0.0.1"))
 
     async def test_names_the_resolved_address(self) -> None:
         with pytest.raises(UrlRefused, match=r"internal\.example\.com resolves to 10\.1\.2\.3"):
@@ -155,39 +156,75 @@ class TestCheckUrl:
             with pytest.raises(UnresolvableHost):
                 await check_url(f"https://{host}/", allow_private=False, resolver=PUBLIC)
 
-    async def test_pins_http_to_the_checked_address(self) -> None:
+    @pytest.mark.parametrize("scheme", ["http", "https"])
+    async def test_returns_the_first_checked_address(self, scheme: str) -> None:
         target = await check_url(
-            "http://hooks.example.com:8080/in?x=1", allow_private=False, resolver=PUBLIC
+            f"{scheme}://dual.example.com/in", allow_private=False, resolver=PUBLIC
         )
         assert target == Target(
-            "http://93.184.216.34:8080/in?x=1", host_header="hooks.example.com:8080"
+            f"{scheme}://dual.example.com/in", ipaddress.ip_address("93.184.216.34")
         )
 
-    async def test_keeps_https_by_name(self) -> None:
+    async def test_allow_private_skips_the_rules_but_still_resolves_once(self) -> None:
+        """The operator's switch allows private targets; it does not let httpx resolve the
+        name a second time, so the answer is still the one connected to."""
+        lookups: list[str] = []
+
+        async def counting(host: str, port: int) -> Sequence[str]:
+            lookups.append(host)
+            return ["10.1.2.3"]
+
         target = await check_url(
-            "https://dual.example.com/in", allow_private=False, resolver=PUBLIC
+            "https://internal.example.com/x", allow_private=True, resolver=counting
         )
-        assert target == Target("https://dual.example.com/in")
+        assert target.address == ipaddress.ip_address("10.1.2.3")
+        assert lookups == ["internal.example.com"]
 
-    async def test_allow_private_checks_the_shape_only(self) -> None:
+    async def test_allow_private_resolves_no_literal(self) -> None:
         async def never(host: str, port: int) -> Sequence[str]:
             raise AssertionError("nothing is resolved")
 
         target = await check_url("http://127.0.0.1:9/x", allow_private=True, resolver=never)
-        assert target == Target("http://127.0.0.1:9/x")
+        assert target == Target("http://127.0.0.1:9/x", ipaddress.ip_address("127.0.0.1"))
         with pytest.raises(UrlRefused):
             await check_url("gopher://127.0.0.1/", allow_private=True, resolver=never)
 
 
-class TestPinnedTarget:
-    def test_ipv6_addresses_are_bracketed(self) -> None:
-        parsed = parse_url("http://hooks.example.com/in")
-        target = pinned_target(parsed, ipaddress.ip_address("2606:4700::1111"))
-        assert target == Target("http://[2606:4700::1111]/in", host_header="hooks.example.com")
+class TestPin:
+    def test_http_goes_to_the_address_with_the_name_in_host(self) -> None:
+        target = Target(
+            "http://hooks.example.com:8080/in?x=1", ipaddress.ip_address("93.184.216.34")
+        )
+        assert pin(target) == Pinned(
+            "http://93.184.216.34:8080/in?x=1", host_header="hooks.example.com:8080"
+        )
 
-    def test_a_literal_address_is_kept(self) -> None:
-        parsed = parse_url("http://93.184.216.34/in")
-        assert pinned_target(parsed, ipaddress.ip_address("93.184.216.34")) == Target(parsed.url)
+    def test_https_keeps_the_name_for_tls(self) -> None:
+        target = Target("https://hooks.example.com/in", ipaddress.ip_address("93.184.216.34"))
+        assert pin(target) == Pinned(
+            "https://93.184.216.34/in",
+            host_header="hooks.example.com",
+            sni_hostname="hooks.example.com",
+        )
+
+    def test_ipv6_addresses_are_bracketed(self) -> None:
+        target = Target("http://hooks.example.com/in", ipaddress.ip_address("2606:4700::1111"))
+        assert pin(target) == Pinned("http://[2606:4700::1111]/in", host_header="hooks.example.com")
+
+    def test_an_international_name_is_sent_in_its_ascii_form(self) -> None:
+        target = Target("https://bücher.example/in", ipaddress.ip_address("93.184.216.34"))
+        pinned = pin(target)
+        assert pinned.host_header == pinned.sni_hostname == "xn--bcher-kva.example"
+
+    @pytest.mark.parametrize(
+        "target",
+        [
+            Target("https://93.184.216.34/in", ipaddress.ip_address("93.184.216.34")),
+            Target("http://bcs.internal/hook"),  # an operator URL: not pinned
+        ],
+    )
+    def test_a_literal_address_or_an_operator_url_is_sent_as_it_is(self, target: Target) -> None:
+        assert pin(target) == Pinned(target.url)
 
 
 @pytest.mark.parametrize("url", ["http://bcs.internal/x", "https://BCS.INTERNAL./hook"])

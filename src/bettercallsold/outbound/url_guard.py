@@ -1,4 +1,4 @@
-"""Which webhook URLs may be called (SSRF protection), with the DNS resolver injected.
+"""Which URLs a tenant may make us call (SSRF protection), with the DNS resolver injected.
 
 A tenant must not make our servers call into our own network: loopback, private (RFC 1918,
 unique-local), link-local, shared (CGNAT), unspecified, multicast, reserved, documentation
@@ -6,11 +6,11 @@ ranges and cloud metadata endpoints are refused, and so is a hostname with any s
 among its A/AAAA records. IPv6 forms that embed an IPv4 address (mapped, NAT64, 6to4, Teredo)
 are judged by that IPv4 address.
 
-The check runs when a subscription is saved and again before every attempt, because DNS
-answers change (rebinding). For `http://` the attempt then connects to the very address that
-was checked (the URL is rewritten to it and the `Host` header keeps the name), so a second
-lookup cannot swap it. `https://` keeps the name: the certificate check ties the connection to
-the named host, which an internal service cannot impersonate.
+The check runs when a subscription is saved and again right before every request, because DNS
+answers change (rebinding). The name is resolved once, here: the request then connects to the
+very address that was checked (`pin`: the URL names the address, the `Host` header keeps the
+name and, for `https://`, so do TLS's server name and the certificate check), so no second
+lookup can swap it for an internal one between the check and the connect.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+import httpx
+
+from bettercallsold.outbound.errors import UnresolvableHost, UrlRefused
 from bettercallsold.settings import INPROCESS_BASE_URL
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -40,27 +43,21 @@ _METADATA_ADDRESSES = frozenset(
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-class UrlRefused(Exception):
-    """The URL may not be called; the message says why (shown to the tenant)."""
-
-
-class UnresolvableHost(Exception):
-    """The hostname has no address (now): refused when saving, retried when delivering."""
-
-
 class Resolver(Protocol):
     async def __call__(self, host: str, port: int) -> Sequence[str]:
-        """Every address (A and AAAA) the name resolves to."""
+        """Every address (A and AAAA) the name resolves to, the preferred one first."""
         ...
 
 
 async def system_resolver(host: str, port: int) -> Sequence[str]:
+    """`getaddrinfo`'s answers in its order (RFC 6724: an address family this machine can
+    reach comes first), since the request connects to the first one only."""
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnresolvableHost(f"{host} does not resolve: {exc}") from exc
-    return sorted({str(info[4][0]).split("%", 1)[0] for info in infos})
+    return list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +70,26 @@ class ParsedUrl:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where an attempt connects: `url`, and the `Host` header when the URL names an address."""
+    """A URL that passed the guard, and the address it was checked for.
+
+    `address` None means "connect by name": only for URLs the operator configured, which the
+    tenant policy does not cover (the in-process plugin's `http://bcs.internal`).
+    """
 
     url: str
+    address: IPAddress | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pinned:
+    """How to send a request to a `Target` so that it reaches `Target.address` and only it."""
+
+    url: str
+    """The URL with its host replaced by the checked address (unchanged when not pinned)."""
     host_header: str | None = None
+    """The URL's own `host[:port]`, for the `Host` header, when the URL was rewritten."""
+    sni_hostname: str | None = None
+    """For `https://` by name: the name TLS announces (SNI) and verifies the certificate for."""
 
 
 def parse_url(url: str) -> ParsedUrl:
@@ -156,50 +169,88 @@ def _literal_address(host: str) -> IPAddress | None:
         return None
 
 
-def pinned_target(parsed: ParsedUrl, address: IPAddress) -> Target:
-    """The URL rewritten to connect to `address`, keeping the name in `Host` (http only)."""
-    if parsed.scheme != "http" or _literal_address(parsed.host) is not None:
-        return Target(parsed.url)
-    parts = urlsplit(parsed.url)
-    shown = f"[{address}]" if address.version == 6 else str(address)
-    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
-    return Target(urlunsplit(parts._replace(netloc=netloc)), host_header=parts.netloc)
+def pin(target: Target) -> Pinned:
+    """Rewrite `target` to connect to its checked address, keeping its name for HTTP and TLS.
+
+    A URL that names an address already (or an operator URL, not pinned) is sent as it is.
+    Raises `httpx.InvalidURL` for a URL httpx cannot encode (an invalid international name).
+    """
+    url = httpx.URL(target.url)
+    if target.address is None or _literal_address(url.host) is not None:
+        return Pinned(target.url)
+    # httpx's own forms: the name IDNA-encoded, a default port left out, IPv6 in brackets.
+    name = url.raw_host.decode("ascii")
+    return Pinned(
+        str(url.copy_with(host=str(target.address))),
+        host_header=url.netloc.decode("ascii"),
+        sni_hostname=name if url.scheme == "https" else None,
+    )
 
 
 async def check_url(
     url: str, *, allow_private: bool, resolver: Resolver, resolve_timeout: float = 5.0
 ) -> Target:
-    """Refuse (UrlRefused) or return where to connect; UnresolvableHost when DNS has nothing.
+    """Refuse (UrlRefused) or return the URL with the address to connect to.
 
-    With `allow_private` (the operator's `BCS_WEBHOOK_ALLOW_PRIVATE_URLS`) only the URL's
-    shape is checked and nothing is resolved.
+    UnresolvableHost when DNS has nothing. A name is resolved exactly once, here, even with
+    `allow_private` (the operator's `BCS_WEBHOOK_ALLOW_PRIVATE_URLS`), which only skips the
+    address rules: the request then connects to that answer, so nothing downstream resolves it
+    again. It connects to the resolver's first answer (all of them must pass the rules).
     """
     parsed = parse_url(url)
-    if allow_private:
-        return Target(parsed.url)
     literal = _literal_address(parsed.host)
     if literal is not None:
         addresses: list[IPAddress] = [literal]
-    elif _local_only_name(parsed.host):
+    elif not allow_private and _local_only_name(parsed.host):
         raise UrlRefused(f"{parsed.host} is a local network name, which webhooks may not call")
     else:
-        try:
-            async with asyncio.timeout(resolve_timeout):
-                answers = await resolver(parsed.host, parsed.port)
-        except TimeoutError as exc:
-            raise UnresolvableHost(f"{parsed.host} did not resolve in time") from exc
-        try:
-            addresses = [ipaddress.ip_address(answer) for answer in answers]
-        except ValueError as exc:
-            raise UnresolvableHost(f"{parsed.host} resolved to {exc}") from exc
-        if not addresses:
-            raise UnresolvableHost(f"{parsed.host} does not resolve")
-    for address in addresses:
-        reason = forbidden_reason(address)
-        if reason is not None:
+        addresses = await _resolve(parsed, resolver, resolve_timeout)
+    if not allow_private:
+        for address in addresses:
+            reason = forbidden_reason(address)
+            if reason is None:
+                continue
             if literal is not None:
                 raise UrlRefused(f"{parsed.host} is {reason}, which webhooks may not call")
             raise UrlRefused(
                 f"{parsed.host} resolves to {address}, {reason}, which webhooks may not call"
             )
-    return pinned_target(parsed, addresses[0])
+    return Target(parsed.url, addresses[0])
+
+
+async def _resolve(parsed: ParsedUrl, resolver: Resolver, limit: float) -> list[IPAddress]:
+    try:
+        async with asyncio.timeout(limit):
+            answers = await resolver(parsed.host, parsed.port)
+    except TimeoutError as exc:
+        raise UnresolvableHost(f"{parsed.host} did not resolve in time") from exc
+    try:
+        addresses = [ipaddress.ip_address(answer) for answer in answers]
+    except ValueError as exc:
+        raise UnresolvableHost(f"{parsed.host} resolved to {exc}") from exc
+    if not addresses:
+        raise UnresolvableHost(f"{parsed.host} does not resolve")
+    return addresses
+
+
+RESOLVER_KEY = "outbound.resolver"
+"""`Runtime.extras` key of a `Resolver` replacing the system's (a fake DNS in tests)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddressGuard:
+    """The operator's URL rule and the resolver to apply it: what every tenant-given URL is
+    checked against right before it is called."""
+
+    allow_private: bool
+    resolver: Resolver = system_resolver
+    resolve_timeout: float = 5.0
+
+    async def check(self, url: str) -> Target:
+        """`check_url` under this rule."""
+        return await check_url(
+            url,
+            allow_private=self.allow_private,
+            resolver=self.resolver,
+            resolve_timeout=self.resolve_timeout,
+        )
