@@ -83,7 +83,8 @@ def migrate() -> None:
     from bettercallsold.db.migrate import migrate as run_migrations
     from bettercallsold.db.url import resolve_database_url
 
-    run_migrations(resolve_database_url(_settings()))
+    settings = _settings()
+    run_migrations(resolve_database_url(settings), wait_seconds=settings.database_wait_seconds)
     console.print("[green]database is up to date[/green]")
 
 
@@ -104,7 +105,7 @@ def serve(
 
     settings = _settings()
     _configure_logging(settings)
-    run_migrations(resolve_database_url(settings))
+    run_migrations(resolve_database_url(settings), wait_seconds=settings.database_wait_seconds)
     application = create_app(settings, run_worker=not no_worker)
     uvicorn.run(
         application,
@@ -137,7 +138,7 @@ def worker(
 
     settings = _settings()
     _configure_logging(settings)
-    run_migrations(resolve_database_url(settings))
+    run_migrations(resolve_database_url(settings), wait_seconds=settings.database_wait_seconds)
     application = create_app(settings, run_worker=False)
 
     async def main() -> None:

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         "to (flows triggering flows); the ones beyond fail naming this limit",
     )
     worker_concurrency: int = 10
+    database_wait_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="how long a starting process waits for PostgreSQL to answer (0: not at all)",
+    )
     database_pool_size: int = Field(
         default=30,
         ge=2,
