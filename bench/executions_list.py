@@ -42,7 +42,8 @@ from bettercallsold.db.embedded import embedded_server_url  # noqa: E402
 from bettercallsold.db.engine import make_engine, make_sessionmaker  # noqa: E402
 from bettercallsold.db.migrate import migrate  # noqa: E402
 from bettercallsold.db.url import libpq_url, with_database  # noqa: E402
-from bettercallsold.pagination import PageRequest  # noqa: E402
+from bettercallsold.http.pagination import PageRequest  # noqa: E402
+from bettercallsold.receiver.action_log import ReceiverActionLog  # noqa: E402
 
 FLOWS = 20
 DAYS = 30
@@ -148,7 +149,9 @@ async def measure(
         async def sample(rng: random.Random) -> object:
             request, filters = page(rng), choose(rng)
             async with sessions() as session:
-                return await executions.list_executions(session, tenant_id, request, **filters)
+                return await executions.list_executions(
+                    session, tenant_id, request, action_log=ReceiverActionLog(), **filters
+                )
 
         return sample
 

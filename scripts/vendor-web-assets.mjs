@@ -11,6 +11,14 @@ const target = join(root, "src/bettercallsold/web/static/vendor");
 const files = {
   "htmx.org": { "dist/htmx.min.js": "htmx.min.js", LICENSE: "htmx.LICENSE" },
   sortablejs: { "Sortable.min.js": "Sortable.min.js", LICENSE: "Sortable.LICENSE" },
+  // The insights charts (the flows' runs per hour).
+  uplot: {
+    "dist/uPlot.iife.min.js": "uPlot.iife.min.js",
+    "dist/uPlot.min.css": "uPlot.min.css",
+    LICENSE: "uPlot.LICENSE",
+  },
+  // Only the browser tests load it (the accessibility check); pages never do.
+  "axe-core": { "axe.min.js": "axe.min.js", LICENSE: "axe.LICENSE" },
   // Only what /docs loads, plus the licences: Apache-2.0 asks for NOTICE to travel with it, and
   // the bundle's first line points at its own file of bundled third-party licences.
   "swagger-ui-dist": {

@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -63,18 +62,10 @@ def _without_per_job_lines(record: logging.LogRecord) -> bool:
     )
 
 
-@contextlib.asynccontextmanager
-async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    """One transaction against the configured database, for CLI commands."""
-    from bettercallsold.db.engine import make_engine, make_sessionmaker
-    from bettercallsold.db.url import resolve_database_url
+def _session(settings: Settings) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+    from bettercallsold.db.engine import command_session
 
-    engine = make_engine(resolve_database_url(settings), pool_size=1, max_overflow=0)
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            yield session
-    finally:
-        await engine.dispose()
+    return command_session(settings)
 
 
 @app.command()
@@ -132,9 +123,11 @@ def worker(
     """
     import uvloop
 
-    from bettercallsold.app import create_app, on_process_start, open_runtime, run_worker
+    from bettercallsold.app import create_app
     from bettercallsold.db.migrate import migrate as run_migrations
     from bettercallsold.db.url import resolve_database_url
+    from bettercallsold.jobs.worker import run_worker
+    from bettercallsold.wiring import on_process_start, open_runtime
 
     settings = _settings()
     _configure_logging(settings)
@@ -178,7 +171,7 @@ def tenants_create(name: str) -> None:
 @app.command()
 def demo() -> None:
     """Create (or reuse) the `demo` tenant with example flows; prints its token and the UI."""
-    from bettercallsold.demo import seed_demo
+    from bettercallsold.tenancy.demo import seed_demo
 
     settings = _settings()
     token_file = settings.var_dir / "demo-token"

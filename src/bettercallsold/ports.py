@@ -58,6 +58,33 @@ class EventIntake(Protocol):
     async def take(self, session: AsyncSession, event: EventRecord) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A platform event the bus kept (its outbox row), as history readers see it."""
+
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    payload: JSON
+
+
+class EventHistory(Protocol):
+    """The bus's stored events of one tenant, read-only (the automation plugin's replay)."""
+
+    async def recent(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        event_type: str,
+        *,
+        limit: int,
+        since: datetime | None = None,
+    ) -> list[StoredEvent]:
+        """Up to `limit` of the tenant's events of `event_type`, newest first, those that
+        occurred at or after `since` when given."""
+        ...
+
+
 # --- the automation plugin → the event receiver ---------------------------------------------
 
 
@@ -148,6 +175,37 @@ class PlatformOperations(Protocol):
     ) -> PlatformAnswer: ...
 
 
+# --- reads across parts, over the one shared database ----------------------------------------
+# Every deployment we support shares one PostgreSQL between the parts, also when the plugin and
+# the platform run in different processes (`BCS_PLUGIN_URL` / `BCS_PLATFORM_URL`). A part that
+# needs another's records asks the owner's read function through these ports, never with SQL on
+# the owner's table: the owner's module is the only code that knows its columns, in every mode.
+# So `wiring.py` plugs these two in whichever parts run here (a process runs every part's code).
+
+
+class ExecutionDirectory(Protocol):
+    """The automation plugin's executions, as the event receiver needs them: whose an execution
+    is, how deep its cause (`ExecutionRef`), and its status (`running`, `completed`, ...)."""
+
+    async def find(
+        self, session: AsyncSession, execution_id: uuid.UUID
+    ) -> tuple[ExecutionRef, str] | None:
+        """The execution and its status; None when there is no such execution."""
+        ...
+
+
+class ActionLog(Protocol):
+    """The event receiver's log of the actions it performed, read by the automation plugin
+    (an execution's `events`)."""
+
+    async def entries(
+        self, session: AsyncSession, tenant_id: uuid.UUID, execution_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[JSON]]:
+        """Each execution's rows, oldest first (`id, step_id, action_type, payload, result,
+        success, created_at`); an execution without rows is absent. Scoped to the tenant."""
+        ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """The in-process adapters of one process; a None port is reached over HTTP."""
@@ -155,6 +213,11 @@ class Ports:
     intake: EventIntake | None = None
     receiver: ActionReceiver | None = None
     platform: PlatformOperations | None = None
+    executions: ExecutionDirectory | None = None
+    """Wired in every mode: a read over the shared database (see above)."""
+    action_log: ActionLog | None = None
+    """Wired in every mode: a read over the shared database (see above)."""
+    history: EventHistory | None = None
 
 
 INTAKE_INFO_KEY = "bcs.event_intake"

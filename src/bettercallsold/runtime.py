@@ -1,7 +1,7 @@
 """What a running process holds: settings, the database engine, the HTTP client, the job app.
 
-Built once by `app.py` (for `bcs serve`) or `jobs.py` (for `bcs worker`), handed to routes
-through `request.app.state.runtime` and to tasks through the worker's additional context.
+Built once per process by `wiring.open_runtime` (`bcs serve` and `bcs worker`), handed to
+routes through `request.app.state.runtime` and to tasks through `jobs/context.py`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class Runtime:
     """The parts in this process, called as functions (`wiring.py`); empty: over HTTP."""
     extras: dict[str, Any] = field(default_factory=dict)
     worker: WorkerStatus | None = None
-    """This process's job worker, when it runs one (`app.run_worker`); None for an API only."""
+    """This process's job worker, when it runs one (`jobs/worker.py`); None for an API only."""
 
 
 def _unregistered() -> int | None:
@@ -42,7 +42,7 @@ def _unregistered() -> int | None:
 
 @dataclass
 class WorkerStatus:
-    """What `/healthz` says of this process's job worker (kept up to date by `app.run_worker`)."""
+    """What `/healthz` says of this process's job worker (kept up to date by `jobs/worker.py`)."""
 
     concurrency: int
     phase: str = "starting"

@@ -204,3 +204,47 @@ def drag_onto_flow_end(page: Page, source: Locator) -> None:
     steps = page.locator("#flow-steps").bounding_box()
     assert steps is not None
     drag(page, source, steps["x"] + steps["width"] / 2, steps["y"] + steps["height"] - 16)
+
+
+PHONE = {"width": 390, "height": 844}
+AXE = ROOT / "src/bettercallsold/web/static/vendor/axe.min.js"
+
+
+def axe_violations(page: Page) -> list[dict[str, object]]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found: list[dict[str, object]] = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ['violations']});
+            return result.violations
+              .filter(v => v.impact === 'serious' || v.impact === 'critical')
+              .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                          nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+        }"""
+    )
+    return found
+
+
+def check_page(page: Page, name: str) -> None:
+    """Every page, as a merchant sees it: no serious or critical accessibility problem,
+    screenshots at 1280 px and 390 px, and nothing wider than a 390 px phone."""
+    assert axe_violations(page) == [], f"{name}: accessibility violations"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size or VIEWPORT
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-1280.png"))
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(50)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-390.png"))
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    widest = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > innerWidth + 1)
+            .slice(0, 3).map(e => e.tagName + '.' + e.className)"""
+    )
+    assert wide <= PHONE["width"], f"{name}: {wide} px wide on a 390 px phone: {widest}"
+    assert axe_violations(page) == [], f"{name}: accessibility violations at 390 px"
+    page.set_viewport_size(size)

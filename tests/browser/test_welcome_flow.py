@@ -45,7 +45,7 @@ def _build_welcome_flow(page: Page) -> None:
     page.fill("#flow-name", "Welcome New Customer")
     page.select_option("#trigger-event", "customer.created")
 
-    drag_onto_flow_end(page, page.locator("#palette-conditions [data-kind=condition]"))
+    drag_onto_flow_end(page, page.locator("#palette-logic [data-kind=condition]"))
     condition = _step(page, "condition_1")
     condition.locator("input[name$='.field']").fill("email")
     condition.locator("select[name$='.operator']").select_option("exists")

@@ -5,7 +5,7 @@ With neither `BCS_PLUGIN_URL` nor `BCS_PLATFORM_URL` set, the event bus hands ea
 transaction (the execution and its job are inserted there), and an execution job performs its
 actions through the in-process ports and records its end in one transaction. Exactly once is
 then by atomicity: a worker SIGKILLed mid-execution leaves nothing committed, the stalled-job
-recovery (`recovery.py`) puts its job back, and the execution runs again.
+recovery (`jobs/recovery.py`) puts its job back, and the execution runs again.
 
 `bcs serve --no-worker` and two `bcs worker` processes run on one PostgreSQL; while customers
 are created at a moderate rate, a worker is SIGKILLed every 2-3 s (preferably one holding

@@ -88,7 +88,7 @@ async def worker(runtime: Runtime) -> AsyncIterator[None]:
     import asyncio
     import contextlib
 
-    from bettercallsold.app import run_worker
+    from bettercallsold.jobs.worker import run_worker
 
     task = asyncio.create_task(run_worker(runtime, concurrency=4))
     await asyncio.sleep(0.2)

@@ -6,7 +6,8 @@ import procrastinate
 from procrastinate.jobs import Job
 from procrastinate.periodic import PeriodicTask
 
-from bettercallsold.jobs import make_job_app
+from bettercallsold.jobs.app import make_job_app
+from bettercallsold.jobs.context import worker_context
 from bettercallsold.runtime import Runtime
 
 
@@ -31,7 +32,7 @@ def job_context(
         app=runtime.job_app,
         job=job,
         start_timestamp=0.0,
-        additional_context={"runtime": runtime},
+        additional_context=worker_context(runtime),
         abort_reason=lambda: None,
     )
 

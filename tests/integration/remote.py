@@ -31,10 +31,11 @@ from fastapi import FastAPI
 from psycopg import sql
 from sqlalchemy import text
 
-from bettercallsold.app import create_app, run_worker
+from bettercallsold.app import create_app
 from bettercallsold.bus.startup import PLUGIN_SUBSCRIPTION_KEY
 from bettercallsold.db.migrate import migrate
 from bettercallsold.db.url import libpq_url, with_database
+from bettercallsold.jobs.worker import run_worker
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import Settings
 from bettercallsold.tenancy.service import create_tenant

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import text
 
-from bettercallsold.db.deferral import JobToDefer, defer_jobs
-from bettercallsold.maintenance_tasks import MAINTENANCE_QUEUE, RECOVERY_CRON
-from bettercallsold.recovery import RetryAfterShutdown, recover_stalled_jobs
+from bettercallsold.jobs.deferral import JobToDefer, defer_jobs
+from bettercallsold.jobs.maintenance import MAINTENANCE_QUEUE, RECOVERY_CRON
+from bettercallsold.jobs.recovery import RetryAfterShutdown, recover_stalled_jobs
 from bettercallsold.runtime import Runtime
 
 _JOBS = (

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bettercallsold.request_limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth
+from bettercallsold.http.request_limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth
 from tests.integration.conftest import TenantHandle
 
 PATHS = ("/api/customers", "/plugins/automation/webhook", "/api/events/automation")

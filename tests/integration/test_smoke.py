@@ -6,7 +6,7 @@ import contextlib
 import httpx
 from sqlalchemy import text
 
-from bettercallsold.app import run_worker
+from bettercallsold.jobs.worker import run_worker
 from bettercallsold.runtime import Runtime
 from tests.integration.bus.conftest import eventually
 from tests.integration.conftest import TenantHandle

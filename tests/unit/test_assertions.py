@@ -1,5 +1,5 @@
-"""`assertions.py`: what a service assertion carries and when it is refused (pure: the clock is
-passed in). Single use is the database's part: `tests/integration/tenancy`."""
+"""`tenancy/assertions.py`: what a service assertion carries and when it is refused (pure: the
+clock is passed in). Single use is the database's part: `tests/integration/tenancy`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bettercallsold.assertions import (
+from bettercallsold.tenancy.assertions import (
     LIFETIME,
     PLATFORM_API,
     Assertion,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bettercallsold.errors import Unprocessable
-from bettercallsold.pagination import (
+from bettercallsold.http.pagination import (
     PageRequest,
     decode_cursor,
     encode_cursor,

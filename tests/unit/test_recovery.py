@@ -8,7 +8,7 @@ import asyncio
 import procrastinate
 from procrastinate.jobs import Job
 
-from bettercallsold.recovery import RetryAfterShutdown, retry_after_shutdown
+from bettercallsold.jobs.recovery import RetryAfterShutdown, retry_after_shutdown
 
 
 def _job(attempts: int = 0) -> Job:

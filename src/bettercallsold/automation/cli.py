@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,18 +27,10 @@ _console = Console(stderr=True)
 TenantOption = Annotated[str, typer.Option("--tenant", help="the tenant's id or name")]
 
 
-@contextlib.asynccontextmanager
-async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    """One transaction against the configured database."""
-    from bettercallsold.db.engine import make_engine, make_sessionmaker
-    from bettercallsold.db.url import resolve_database_url
+def _session(settings: Settings) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+    from bettercallsold.db.engine import command_session
 
-    engine = make_engine(resolve_database_url(settings), pool_size=1, max_overflow=0)
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            yield session
-    finally:
-        await engine.dispose()
+    return command_session(settings)
 
 
 async def _tenant_id(session: AsyncSession, tenant: str) -> uuid.UUID:

@@ -115,6 +115,9 @@ class RunOptions:
     (the receiver holds no transaction) and in the dry run. In process it is False: the run
     stops at such a call with status `calling`, the runner commits, has the receiver make the
     call, and runs the execution again with the answer remembered."""
+    budget: Budget | None = None
+    """What the run's work is charged to; None: a fresh execution's `Budget`. A replay passes
+    one per event that also charges the whole replay's allowance (`replay.py`)."""
 
 
 @dataclass
@@ -203,7 +206,7 @@ class _Run:
         self.send = send
         self.memory = memory
         self.options = options
-        self.budget = Budget()
+        self.budget = options.budget if options.budget is not None else Budget()
         self.reports: list[JSON] = []
         self.results: dict[str, JSON] = {}
         self.outputs: dict[str, Any] = {}

@@ -9,11 +9,13 @@
     │   ├── FlowVersionNotFound       the flow has no version of that number
     │   └── ExecutionNotFound         no such execution for this tenant
     ├── Conflict (409)
-    │   └── ExecutionNotWaiting       resume asked of an execution that is not waiting
+    │   ├── ExecutionNotWaiting       resume asked of an execution that is not waiting
+    │   └── NothingFailed             a re-run from the failed step of one where nothing failed
     ├── Unprocessable (422)
     │   └── Problems                  one detail per problem
     │       ├── InvalidFlow           a flow definition with problems (step id + field)
     │       └── MalformedEvent        a signed webhook whose body is not the event envelope
+    ├── EventHistoryUnavailable (502) the platform's stored events could not be read (replay)
     └── ReceiverError                 the event receiver did not take an action batch
         ├── ReceiverUnavailable       timeout, network error, 5xx, 409, 429: retry the job
         └── ReceiverRefused           any other answer: retrying would not help
@@ -44,6 +46,16 @@ class ExecutionNotFound(NotFound):
 
 class ExecutionNotWaiting(Conflict):
     """The execution is not waiting: there is no wait to end."""
+
+
+class NothingFailed(Conflict):
+    """Only a failed or completed_with_errors execution can be re-run from its failed step."""
+
+
+class EventHistoryUnavailable(BCSError):
+    """The platform's stored events could not be read."""
+
+    status_code = 502
 
 
 class Problems(Unprocessable):

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation.models import AutomationExecution
 from bettercallsold.errors import Unprocessable
-from bettercallsold.pagination import PageRequest, paginate
+from bettercallsold.http.pagination import PageRequest, paginate
 
 
 @dataclass(frozen=True, slots=True)

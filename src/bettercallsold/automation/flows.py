@@ -28,7 +28,7 @@ from bettercallsold.automation.schemas import (
     FlowPage,
     FlowUpdate,
 )
-from bettercallsold.pagination import PageRequest, page_of
+from bettercallsold.http.pagination import PageRequest, page_of
 from bettercallsold.types import utcnow
 
 

@@ -138,6 +138,9 @@ class AutomationExecution(Base):
     while it runs) renders exactly the same batches, so its idempotency keys stay valid."""
     flow_version: Mapped[int | None] = mapped_column(Integer)
     """The flow's version it ran (null for executions older than versions)."""
+    rerun_of: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    """The execution this one re-runs (`POST .../executions/{id}/rerun`); null otherwise. No
+    foreign key (migration 0013): a plain reference, like `event_id`."""
 
 
 class ReceivedEvent(Base):

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import delete, select, text
@@ -15,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation.models import AutomationExecution, AutomationFlow, ReceivedEvent
 from bettercallsold.db.raw import driver_connection
-from bettercallsold.pagination import PageRequest, paginate
+from bettercallsold.http.pagination import PageRequest, paginate
+from bettercallsold.ports import ExecutionRef
 from bettercallsold.types import JSON
 
 # ---------------------------------------------------------------------------------- flows
@@ -167,7 +167,7 @@ _START_FLOWS = """
 """
 """The intake in one round trip: the tenant's active flows for the event type
 (`ix_automation_flows_active_trigger`), one execution each (unique per flow and event), and
-their jobs with the tenant's fair priority (`db/deferral.fair_priority`: minus the executions
+their jobs with the tenant's fair priority (`jobs/deferral.fair_priority`: minus the executions
 of the tenant still running, capped, counted only when a flow started). `refused` (the depth
 limit's message) records the executions `failed` instead, with no job. Only `active` flows
 start: a `draft` or `paused` one never does. Each execution records the flow's `version` (its
@@ -337,6 +337,86 @@ async def launch_execution(session: AsyncSession, launch: Launch) -> uuid.UUID |
     return row[0] if row is not None else None
 
 
+_RERUN = """
+    WITH original AS (
+        SELECT o.id, o.trigger_data, coalesce(o.event_type, f.trigger_event) AS event_type,
+               o.causation_depth, f.id AS flow_id, f.flow_definition, f.version
+        FROM automation_executions AS o
+        JOIN automation_flows AS f ON f.id = o.flow_id AND f.tenant_id = o.tenant_id
+        WHERE o.id = %(original_id)s AND o.tenant_id = %(tenant_id)s
+    ),
+    started AS (
+        INSERT INTO automation_executions (id, flow_id, tenant_id, status, trigger_data,
+            event_id, event_type, root_event_id, causation_depth, definition, flow_version,
+            steps, state, rerun_of)
+        SELECT gen_random_uuid(), original.flow_id, %(tenant_id)s, 'running',
+               original.trigger_data, %(event_id)s, original.event_type, %(event_id)s,
+               original.causation_depth, original.flow_definition, original.version, '[]',
+               %(state)s, original.id
+        FROM original
+        RETURNING id
+    ),
+    deferred AS (
+        SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
+            %(queue)s, %(task)s, 0, NULL, NULL,
+            jsonb_build_object('execution_id', started.id::text), NULL
+        )::procrastinate_job_to_defer_v1])
+        FROM started
+    )
+    SELECT id, (SELECT count(*) FROM deferred) FROM started
+"""
+"""A re-run, with its job, as `_LAUNCH` starts a "run now": the original's trigger data (copied
+here, never sent back and forth), the flow's latest definition and version, and `state` (the
+engine's `Memory`: the original's successful results when re-running from the failed step).
+Nothing is inserted when the original is not the tenant's or its flow was deleted. The
+original's `causation_depth` is kept: a re-run of an execution that automations caused is as
+deep in the chain, so the loop limit still holds; `event_id` is the re-run's own key and the
+root of the actions it causes (their budget per outside event starts afresh)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rerun:
+    tenant_id: uuid.UUID
+    original_id: uuid.UUID
+    event_id: str
+    state: JSON | None
+    queue: str
+    task: str
+
+
+async def rerun_execution(session: AsyncSession, rerun: Rerun) -> uuid.UUID | None:
+    """Start a re-run of the tenant's execution; None when it is not the tenant's or its flow
+    is gone."""
+    connection = await driver_connection(session)
+    parameters = {
+        "tenant_id": rerun.tenant_id,
+        "original_id": rerun.original_id,
+        "event_id": rerun.event_id,
+        "state": None if rerun.state is None else Jsonb(rerun.state),
+        "queue": rerun.queue,
+        "task": rerun.task,
+    }
+    row = await (await connection.execute(_RERUN, parameters)).fetchone()
+    return row[0] if row is not None else None
+
+
+async def executions_for_events(
+    session: AsyncSession, tenant_id: uuid.UUID, flow_id: uuid.UUID, event_ids: Sequence[str]
+) -> dict[str, AutomationExecution]:
+    """The flow's execution for each of these events (one per flow and event, by
+    `uq_automation_executions_flow_event`), by event id; an event it did not run for is
+    absent. One query for a whole replay."""
+    if not event_ids:
+        return {}
+    statement = select(AutomationExecution).where(
+        AutomationExecution.tenant_id == tenant_id,
+        AutomationExecution.flow_id == flow_id,
+        AutomationExecution.event_id.in_(list(event_ids)),
+    )
+    rows = (await session.scalars(statement)).all()
+    return {row.event_id: row for row in rows if row.event_id is not None}
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     steps: list[JSON]
@@ -493,35 +573,30 @@ async def cancel_waiting(session: AsyncSession, tenant_id: uuid.UUID, flow_id: u
     return cursor.rowcount
 
 
-async def event_logs(
-    session: AsyncSession, tenant_id: uuid.UUID, execution_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """The receiver's log rows of these executions, each execution's oldest first; one without
-    rows is absent. One query for a whole page of executions (`ix_automation_event_log_execution`
-    answers the `ANY`), so the list costs the same as one detail, not one query per row.
-
-    The callers pass ids of the tenant's own executions; the `tenant_id` test repeats that scope
-    here, as the receiver owns the table and stamps each row with its execution's tenant.
-    """
-    if not execution_ids:
-        return {}
-    rows = await session.execute(
-        text(
-            """
-            SELECT flow_execution_id, id, step_id, action_type, payload, result, success,
-                   created_at
-            FROM automation_event_log
-            WHERE flow_execution_id = ANY(:execution_ids) AND tenant_id = :tenant_id
-            ORDER BY created_at, id
-            """
-        ),
-        {"execution_ids": list(execution_ids), "tenant_id": tenant_id},
+async def execution_ref(
+    session: AsyncSession, execution_id: uuid.UUID
+) -> tuple[ExecutionRef, str] | None:
+    """An execution as the event receiver needs it (`ports.ExecutionDirectory`), and its
+    status; None when there is none. Any tenant's: the receiver scopes to the one it finds."""
+    row = (
+        await session.execute(
+            select(
+                AutomationExecution.tenant_id,
+                AutomationExecution.causation_depth,
+                AutomationExecution.root_event_id,
+                AutomationExecution.status,
+            ).where(AutomationExecution.id == execution_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    reference = ExecutionRef(
+        id=execution_id,
+        tenant_id=row.tenant_id,
+        causation_depth=row.causation_depth,
+        root_event_id=row.root_event_id,
     )
-    grouped: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for row in rows:
-        event = dict(row._mapping)
-        grouped.setdefault(event.pop("flow_execution_id"), []).append(event)
-    return grouped
+    return reference, row.status
 
 
 # ------------------------------------------------------------------------ received events

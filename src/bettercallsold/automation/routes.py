@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import status as http_status
-from pydantic import BaseModel
 
 from bettercallsold.automation import (
     control,
@@ -19,6 +18,8 @@ from bettercallsold.automation import (
     flows,
     insights,
     intake,
+    replay,
+    rerun,
     versions,
 )
 from bettercallsold.automation.palette import describe_catalogue
@@ -38,19 +39,19 @@ from bettercallsold.automation.schemas import (
     FlowVersionOut,
     FlowVersionPage,
     InsightsOut,
+    ReplayOut,
+    ReplayRequest,
+    RerunRequest,
     RunRequest,
     WebhookAccepted,
 )
 from bettercallsold.db.session import RuntimeDep, SessionDep
-from bettercallsold.pagination import PageDep
+from bettercallsold.http.pagination import PageDep
+from bettercallsold.http.schemas import ErrorOut
 from bettercallsold.tenancy.auth import TenantDep
 from bettercallsold.types import utcnow
 
 router = APIRouter(prefix="/plugins/automation", tags=["automation"])
-
-
-class ErrorOut(BaseModel):
-    detail: str
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -167,6 +168,28 @@ async def test_flow(
     return await dryrun.dry_run(session, context.tenant_id, flow_id, body, utcnow(), limit)
 
 
+@router.post(
+    "/flows/{flow_id}/replay",
+    responses={
+        **_errors(401, 404),
+        502: {"model": ErrorOut, "description": "the stored events could not be read"},
+    },
+)
+async def replay_flow(
+    flow_id: uuid.UUID,
+    body: ReplayRequest,
+    session: SessionDep,
+    context: TenantDep,
+    runtime: RuntimeDep,
+) -> ReplayOut:
+    """Replay against history: a dry run of `flow_definition` (default: the flow's latest
+    version) on each of the tenant's stored events of the flow's trigger type, newest first,
+    beside what the flow really did for it (`before`), `changed` when the actions differ.
+    Nothing is performed or recorded; the whole replay has a bounded budget (`error` says
+    where it stopped if it ran out)."""
+    return await replay.replay(runtime, session, context.tenant_id, flow_id, body)
+
+
 @router.get("/flows/{flow_id}/versions", responses=_errors(401, 404))
 async def list_flow_versions(
     flow_id: uuid.UUID, session: SessionDep, context: TenantDep, page: versions.VersionPageDep
@@ -214,6 +237,7 @@ async def get_insights(
 @router.get("/executions", responses=_errors(401))
 async def list_executions(
     session: SessionDep,
+    runtime: RuntimeDep,
     context: TenantDep,
     page: PageDep,
     flow_id: Annotated[uuid.UUID | None, Query()] = None,
@@ -240,6 +264,7 @@ async def list_executions(
         session,
         context.tenant_id,
         page,
+        action_log=executions.action_log_of(runtime),
         flow_id=flow_id,
         status=status,
         since=since,
@@ -275,9 +300,29 @@ async def resume_execution(
     return ExecutionStarted(execution_id=execution_id)
 
 
+@router.post(
+    "/executions/{execution_id}/rerun",
+    status_code=http_status.HTTP_202_ACCEPTED,
+    responses=_errors(401, 404, 409),
+)
+async def rerun_execution(
+    execution_id: uuid.UUID, body: RerunRequest, session: SessionDep, context: TenantDep
+) -> ExecutionStarted:
+    """Re-run: a new execution (`rerun_of` this one) of the flow's latest version on the same
+    trigger data, run by a worker at once; its actions carry new idempotency keys. With
+    `from_failed` (a `failed` or `completed_with_errors` execution only, else 409) the actions
+    that succeeded are reused, not performed again (`reused: true` in its steps and results),
+    and the run goes on from the first failed step. A 404 if the flow was deleted."""
+    started = await rerun.rerun(
+        session, context.tenant_id, execution_id, from_failed=body.from_failed, now=utcnow()
+    )
+    return ExecutionStarted(execution_id=started)
+
+
 @router.get("/executions/{execution_id}", responses=_errors(401, 404))
 async def get_execution(
-    execution_id: uuid.UUID, session: SessionDep, context: TenantDep
+    execution_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, context: TenantDep
 ) -> ExecutionOut:
     """One execution with its verdicts, rendered payloads, results and event-log rows."""
-    return await executions.get_execution(session, context.tenant_id, execution_id)
+    log = executions.action_log_of(runtime)
+    return await executions.get_execution(session, context.tenant_id, execution_id, log)

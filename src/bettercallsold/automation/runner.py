@@ -4,7 +4,7 @@ Tasks in `tasks.py` are thin shells around these; tests call them directly.
 `start_flows` runs in the caller's transaction: the platform write's own, when the plugin is in
 process (`intake.InProcessIntake`), or the webhook intake's. It inserts one execution per
 active flow (unique per flow and event) and defers their `run_execution` jobs, each with its
-tenant's fair priority (`db/deferral.fair_priority`): one tenant's sale never delays
+tenant's fair priority (`jobs/deferral.fair_priority`): one tenant's sale never delays
 another's flows, and each tenant's executions start in the order its events happened.
 
 `run_execution` has two paths. With the event receiver in process (`runtime.ports.receiver`),
@@ -37,8 +37,9 @@ from bettercallsold.automation.engine import (
 )
 from bettercallsold.automation.errors import ReceiverUnavailable
 from bettercallsold.automation.receiver_client import idempotency_key, send_batch
-from bettercallsold.db.deferral import BACKLOG_CAP
 from bettercallsold.db.engine import read_session
+from bettercallsold.jobs import queues
+from bettercallsold.jobs.deferral import BACKLOG_CAP
 from bettercallsold.ports import ActionReceiver, EventRecord, ExecutionRef
 from bettercallsold.runtime import Runtime
 from bettercallsold.types import JSON
@@ -46,7 +47,7 @@ from bettercallsold.types import JSON
 logger = logging.getLogger(__name__)
 
 RUN_EXECUTION_TASK = "automation:run_execution"
-EXECUTIONS_QUEUE = "executions"
+EXECUTIONS_QUEUE = queues.EXECUTIONS
 
 
 async def start_flows(session: AsyncSession, event: EventRecord, max_depth: int) -> list[uuid.UUID]:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bettercallsold.inputs import StorableModel
+from bettercallsold.http.inputs import StorableModel
 
 FlowStatus = Literal["active", "paused", "draft"]
 ExecutionStatus = Literal[
@@ -165,6 +165,11 @@ class ExecutionOut(BaseModel):
         description="the flow's version it ran (`GET .../flows/{flow_id}/versions/{n}`); null "
         "for executions recorded before versions"
     )
+    rerun_of: uuid.UUID | None = Field(
+        default=None,
+        description="the execution this one re-runs (`POST .../executions/{id}/rerun`); null "
+        'for an execution started by an event, a schedule or "run now"',
+    )
     events: list[EventLogOut] = Field(description="what the event receiver did, in order")
 
 
@@ -248,4 +253,70 @@ class WebhookAccepted(BaseModel):
     event_id: str
     duplicate: bool = Field(
         default=False, description="this webhook-id (or event) was already received"
+    )
+
+
+class RerunRequest(StorableModel):
+    from_failed: bool = Field(
+        default=False,
+        description="reuse the actions that succeeded (not performed again, shown `reused`) and "
+        "go on from the first failed step; only for a `failed` or `completed_with_errors` "
+        "execution (else 409). false: the whole flow again",
+    )
+
+
+class ReplayRequest(StorableModel):
+    flow_definition: dict[str, Any] | None = Field(
+        default=None,
+        description="the definition to replay (the builder's draft), validated as a save would "
+        "be; omitted: the flow's latest version",
+    )
+    limit: int = Field(
+        default=50, ge=1, le=500, description="how many of the newest stored events to replay"
+    )
+    since: datetime | None = Field(
+        default=None,
+        description="only events that occurred at or after this instant (ISO 8601; no offset: UTC)",
+    )
+
+
+class PerformedAction(PlannedAction):
+    success: bool | None = Field(
+        default=None, description="what the event receiver answered (null: not known)"
+    )
+
+
+class ReplayBefore(BaseModel):
+    """What the flow really did for the event."""
+
+    execution_id: uuid.UUID
+    status: str
+    actions: list[PerformedAction] = Field(
+        description="the actions it sent to the event receiver, in order (reused ones too)"
+    )
+
+
+class ReplayItem(BaseModel):
+    event_id: str
+    occurred_at: datetime
+    matched: bool = Field(description="every condition held for this event: the actions would run")
+    actions: list[PlannedAction] = Field(description="what the replayed definition would do")
+    before: ReplayBefore | None = Field(
+        description="this flow's execution for the event; null when it had none"
+    )
+    changed: bool = Field(
+        description="the actions differ from `before`'s (type and payload, in order); with no "
+        "`before`, whether the replay would act at all"
+    )
+    error: str | None = Field(
+        default=None, description="why the replayed run would fail, or its actions' errors"
+    )
+
+
+class ReplayOut(BaseModel):
+    items: list[ReplayItem] = Field(description="newest event first")
+    error: str | None = Field(
+        default=None,
+        description="why the replay stopped before its last event (its total budget); null: "
+        "every event was replayed",
     )

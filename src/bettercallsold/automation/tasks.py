@@ -1,10 +1,10 @@
 """Automation background work (procrastinate tasks): thin shells around `runner.py`, and the
 hourly purge of the received-events record older than `retention_days`.
 
-Registered by `jobs.py` under the namespace `automation`, so the full names are
+Registered by `jobs/app.py` under the namespace `automation`, so the full names are
 `automation:run_execution` (deferred by SQL in the caller's transaction) and
 `automation:purge_received_events`. The jobs of a killed worker are brought
-back by the system-wide recovery (`bettercallsold/recovery.py`); every task is safe to run
+back by the system-wide recovery (`jobs/recovery.py`); every task is safe to run
 again (see `runner.py` for the first).
 """
 
@@ -19,6 +19,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from bettercallsold.automation import repository, runner, schedules
 from bettercallsold.automation.errors import ReceiverUnavailable
 from bettercallsold.db.purge import PURGE_BATCH, purge_older_than
+from bettercallsold.jobs import queues
+from bettercallsold.jobs.context import job_runtime
 from bettercallsold.runtime import Runtime
 
 blueprint = procrastinate.Blueprint()
@@ -32,17 +34,10 @@ _RETRY = procrastinate.RetryStrategy(
 )
 
 
-def _runtime(context: procrastinate.JobContext) -> Runtime:
-    runtime: Runtime = context.additional_context["runtime"]
-    return runtime
-
-
-@blueprint.task(
-    name="run_execution", queue=runner.EXECUTIONS_QUEUE, pass_context=True, retry=_RETRY
-)
+@blueprint.task(name="run_execution", queue=queues.EXECUTIONS, pass_context=True, retry=_RETRY)
 async def run_execution(context: procrastinate.JobContext, execution_id: str) -> None:
     """Run one flow execution; a receiver that does not answer retries it with the same keys."""
-    runtime, run_id = _runtime(context), uuid.UUID(execution_id)
+    runtime, run_id = job_runtime(context), uuid.UUID(execution_id)
     attempts: int = context.job.attempts
     try:
         await runner.run_execution(runtime, run_id, final_attempt=attempts >= MAX_ATTEMPTS)
@@ -78,13 +73,13 @@ async def run_purge(runtime: Runtime, *, batch: int = PURGE_BATCH) -> int:
 @blueprint.periodic(cron="47 * * * *")
 @blueprint.task(
     name="purge_received_events",
-    queue="maintenance",
+    queue=queues.MAINTENANCE,
     pass_context=True,
     queueing_lock="automation:purge_received_events",
 )
 async def purge_received_events(context: procrastinate.JobContext, timestamp: int) -> None:
     del timestamp
-    await run_purge(_runtime(context))
+    await run_purge(job_runtime(context))
 
 
 async def run_schedule_tick(runtime: Runtime) -> int:
@@ -95,7 +90,7 @@ async def run_schedule_tick(runtime: Runtime) -> int:
         async with runtime.sessionmaker() as session, session.begin():
             now = (await session.execute(text("SELECT now()"))).scalar_one()
             result = await schedules.tick(
-                session, now, queue=runner.EXECUTIONS_QUEUE, task=runner.RUN_EXECUTION_TASK
+                session, now, queue=queues.EXECUTIONS, task=runner.RUN_EXECUTION_TASK
             )
         started += result.started
         if result.claimed < schedules.TICK_BATCH:
@@ -105,11 +100,11 @@ async def run_schedule_tick(runtime: Runtime) -> int:
 @blueprint.periodic(cron="* * * * *")
 @blueprint.task(
     name="schedule_tick",
-    queue="maintenance",
+    queue=queues.MAINTENANCE,
     pass_context=True,
     queueing_lock="automation:schedule_tick",
 )
 async def schedule_tick(context: procrastinate.JobContext, timestamp: int) -> None:
     """Every minute: scheduled flows whose time has come start (one execution per due time)."""
     del timestamp
-    await run_schedule_tick(_runtime(context))
+    await run_schedule_tick(job_runtime(context))

@@ -25,11 +25,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus import repository
-from bettercallsold.db.deferral import BACKLOG_CAP, JobToDefer, defer_jobs, fair_priority
+from bettercallsold.jobs import queues
+from bettercallsold.jobs.deferral import BACKLOG_CAP, JobToDefer, defer_jobs, fair_priority
 from bettercallsold.ports import EventRecord
 
 DELIVER_TASK = "bus:deliver"
-DELIVERIES_QUEUE = "deliveries"
+DELIVERIES_QUEUE = queues.DELIVERIES
 
 
 def delivery_job(

@@ -27,7 +27,7 @@ from bettercallsold.bus import repository
 from bettercallsold.bus.dispatch import fan_out
 from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.bus.models import PlatformEvent
-from bettercallsold.db.deferral import BACKLOG_CAP
+from bettercallsold.jobs.deferral import BACKLOG_CAP
 from bettercallsold.ports import EventRecord, event_intake
 from bettercallsold.types import TenantContext, utcnow
 

@@ -32,7 +32,7 @@ from bettercallsold.bus.models import (
     WebhookSubscription,
 )
 from bettercallsold.db.raw import driver_connection
-from bettercallsold.pagination import PageRequest, page_of, paginate
+from bettercallsold.http.pagination import PageRequest, page_of, paginate
 from bettercallsold.ports import EventRecord
 
 # ---- fan-out -------------------------------------------------------------------------------

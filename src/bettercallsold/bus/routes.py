@@ -1,14 +1,15 @@
-"""The webhook API: a tenant's subscriptions and their deliveries (HTTP only; see `service`)."""
+"""The bus's API: a tenant's webhook subscriptions and their deliveries (see `service`), and its
+stored events (`GET /api/events`, see `history`). HTTP only."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel
 
-from bettercallsold.bus import config, service
+from bettercallsold.bus import config, history, service
 from bettercallsold.bus.schemas import (
     DeliveryOut,
     DeliveryStatusName,
@@ -19,14 +20,12 @@ from bettercallsold.bus.schemas import (
 )
 from bettercallsold.bus.service import UrlPolicy
 from bettercallsold.db.session import RuntimeDep, SessionDep
-from bettercallsold.pagination import Page, PageDep
+from bettercallsold.http.pagination import Page, PageDep
+from bettercallsold.http.schemas import ErrorOut
 from bettercallsold.tenancy.auth import TenantDep
 
-router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
-
-
-class _ErrorOut(BaseModel):
-    detail: str
+webhooks = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+events = APIRouter(prefix="/api/events", tags=["events"])
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -35,7 +34,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "not found (or another tenant's)",
         409: "conflicts with the delivery's or subscription's state",
     }
-    return {code: {"model": _ErrorOut, "description": described[code]} for code in codes}
+    return {code: {"model": ErrorOut, "description": described[code]} for code in codes}
 
 
 def url_policy(runtime: RuntimeDep) -> UrlPolicy:
@@ -48,7 +47,7 @@ def url_policy(runtime: RuntimeDep) -> UrlPolicy:
 UrlPolicyDep = Annotated[UrlPolicy, Depends(url_policy)]
 
 
-@router.post("/subscriptions", status_code=status.HTTP_201_CREATED, responses=_errors(401))
+@webhooks.post("/subscriptions", status_code=status.HTTP_201_CREATED, responses=_errors(401))
 async def create_subscription(
     body: SubscriptionCreate, session: SessionDep, context: TenantDep, policy: UrlPolicyDep
 ) -> SubscriptionCreated:
@@ -60,7 +59,7 @@ async def create_subscription(
     return await service.create_subscription(session, context, body, policy)
 
 
-@router.get("/subscriptions", responses=_errors(401))
+@webhooks.get("/subscriptions", responses=_errors(401))
 async def list_subscriptions(
     session: SessionDep, context: TenantDep, page: PageDep
 ) -> Page[SubscriptionOut]:
@@ -69,14 +68,14 @@ async def list_subscriptions(
     return Page(items=items, next_cursor=cursor)
 
 
-@router.get("/subscriptions/{subscription_id}", responses=_errors(401, 404))
+@webhooks.get("/subscriptions/{subscription_id}", responses=_errors(401, 404))
 async def get_subscription(
     subscription_id: uuid.UUID, session: SessionDep, context: TenantDep
 ) -> SubscriptionOut:
     return await service.get_subscription(session, context, subscription_id)
 
 
-@router.put("/subscriptions/{subscription_id}", responses=_errors(401, 404))
+@webhooks.put("/subscriptions/{subscription_id}", responses=_errors(401, 404))
 async def update_subscription(
     subscription_id: uuid.UUID,
     body: SubscriptionUpdate,
@@ -91,7 +90,7 @@ async def update_subscription(
     return await service.update_subscription(session, context, subscription_id, body, policy)
 
 
-@router.delete(
+@webhooks.delete(
     "/subscriptions/{subscription_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_errors(401, 404),
@@ -104,7 +103,7 @@ async def delete_subscription(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/deliveries", responses=_errors(401))
+@webhooks.get("/deliveries", responses=_errors(401))
 async def list_deliveries(
     session: SessionDep,
     context: TenantDep,
@@ -121,14 +120,14 @@ async def list_deliveries(
     return Page(items=items, next_cursor=cursor)
 
 
-@router.get("/deliveries/{delivery_id}", responses=_errors(401, 404))
+@webhooks.get("/deliveries/{delivery_id}", responses=_errors(401, 404))
 async def get_delivery(
     delivery_id: uuid.UUID, session: SessionDep, context: TenantDep
 ) -> DeliveryOut:
     return await service.get_delivery(session, context, delivery_id)
 
 
-@router.post(
+@webhooks.post(
     "/deliveries/{delivery_id}/redeliver",
     status_code=status.HTTP_202_ACCEPTED,
     responses=_errors(401, 404, 409),
@@ -136,3 +135,29 @@ async def get_delivery(
 async def redeliver(delivery_id: uuid.UUID, session: SessionDep, context: TenantDep) -> DeliveryOut:
     """Queue the delivery again now with a fresh retry schedule (typically a `dead` one)."""
     return await service.redeliver(session, context, delivery_id)
+
+
+@events.get("", responses=_errors(401))
+async def list_stored_events(
+    session: SessionDep,
+    context: TenantDep,
+    event_type: Annotated[str, Query(min_length=1, max_length=64, description="only this type")],
+    since: Annotated[
+        datetime | None, Query(description="occurred at or after (ISO 8601; no offset: UTC)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=history.MAX_EVENTS, description="how many")] = 50,
+) -> history.StoredEventList:
+    """The tenant's stored events of one type, newest first, as long as retention keeps them
+    (the automation plugin replays flows on them)."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    found = await history.recent_events(
+        session, context.tenant_id, event_type, limit=limit, since=since
+    )
+    return history.as_list(found)
+
+
+router = APIRouter()
+"""What `app.py` includes: both of the bus's routers."""
+router.include_router(webhooks)
+router.include_router(events)

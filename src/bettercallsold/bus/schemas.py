@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from bettercallsold.bus.outbox import EVENT_TYPES
-from bettercallsold.inputs import StorableModel
+from bettercallsold.http.inputs import StorableModel
 
 SubscriptionStatus = Literal["active", "paused"]
 DeliveryStatusName = Literal["pending", "delivered", "failed", "dead"]

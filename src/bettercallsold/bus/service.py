@@ -31,8 +31,8 @@ from bettercallsold.bus.schemas import (
     SubscriptionUpdate,
 )
 from bettercallsold.bus.signing import new_secret
+from bettercallsold.http.pagination import PageRequest
 from bettercallsold.outbound import Resolver, UnresolvableHost, UrlRefused, check_url
-from bettercallsold.pagination import PageRequest
 from bettercallsold.types import TenantContext, utcnow
 
 

@@ -1,9 +1,9 @@
 """Event bus background work: the delivery task, a thin shell over `delivery.py`, and the
 hourly purge of the history older than `retention_days`.
 
-`jobs.py` registers this blueprint under the `bus` namespace, so the tasks are `bus:deliver`
+`jobs/app.py` registers this blueprint under the `bus` namespace, so the tasks are `bus:deliver`
 (deferred by SQL in the writer's transaction, `dispatch.py`) and `bus:purge_history`. The jobs
-of a killed worker are brought back by the system-wide recovery (`bettercallsold/recovery.py`).
+of a killed worker are brought back by the system-wide recovery (`jobs/recovery.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from bettercallsold.bus import repository
 from bettercallsold.bus.delivery import DeliveryEnv, run_delivery
 from bettercallsold.bus.dispatch import DELIVERIES_QUEUE
 from bettercallsold.db.purge import PURGE_BATCH, purge_older_than
+from bettercallsold.jobs import queues
+from bettercallsold.jobs.context import job_runtime
 from bettercallsold.runtime import Runtime
 
 blueprint = procrastinate.Blueprint()
@@ -27,18 +29,14 @@ blueprint = procrastinate.Blueprint()
 _INFRASTRUCTURE_RETRY = procrastinate.RetryStrategy(max_attempts=16, exponential_wait=2)
 
 
-def _runtime(context: procrastinate.JobContext) -> Runtime:
-    runtime = context.additional_context.get("runtime")
-    assert isinstance(runtime, Runtime), "the worker must be started with the runtime"
-    return runtime
-
-
 @blueprint.task(
     name="deliver", queue=DELIVERIES_QUEUE, pass_context=True, retry=_INFRASTRUCTURE_RETRY
 )
 async def deliver(context: procrastinate.JobContext, delivery_id: str, version: int) -> None:
     """One attempt at one webhook delivery."""
-    await run_delivery(DeliveryEnv.from_runtime(_runtime(context)), uuid.UUID(delivery_id), version)
+    await run_delivery(
+        DeliveryEnv.from_runtime(job_runtime(context)), uuid.UUID(delivery_id), version
+    )
 
 
 async def run_purge(runtime: Runtime, *, batch: int = PURGE_BATCH) -> int:
@@ -64,10 +62,10 @@ async def run_purge(runtime: Runtime, *, batch: int = PURGE_BATCH) -> int:
 @blueprint.periodic(cron="41 * * * *")
 @blueprint.task(
     name="purge_history",
-    queue="maintenance",
+    queue=queues.MAINTENANCE,
     pass_context=True,
     queueing_lock="bus:purge_history",
 )
 async def purge_history(context: procrastinate.JobContext, timestamp: int) -> None:
     del timestamp
-    await run_purge(_runtime(context))
+    await run_purge(job_runtime(context))

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from bettercallsold.inputs import ISO_TEXT
+from bettercallsold.http.inputs import ISO_TEXT
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 # Strict numbers: a JSON `true` is not a price, and neither is "1e400" (infinity).

@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bettercallsold.db.url import sqlalchemy_url
+from bettercallsold.db.url import resolve_database_url, sqlalchemy_url
+from bettercallsold.settings import Settings
 
 
 def make_engine(libpq_url: str, *, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
@@ -52,7 +53,7 @@ def idle_connection_problem(connection: Any) -> str | None:
     """Why an idle pooled psycopg connection is unusable, or None: one `poll()` system call.
 
     An idle connection has nothing to read, so a readable socket means the server closed it or
-    sent it a fatal error. Shared by SQLAlchemy's pool and the job engine's (`jobs.py`)."""
+    sent it a fatal error. Shared by SQLAlchemy's pool and the job engine's (`jobs/app.py`)."""
     if connection is None or connection.closed or connection.broken:
         return "the pooled connection is closed"
     try:
@@ -91,3 +92,15 @@ async def read_session(
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         async with sessionmaker(bind=connection) as session:
             yield session
+
+
+@contextlib.asynccontextmanager
+async def command_session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """One transaction against the configured database on an engine of its own (one
+    connection), for a command run once (`bcs ...`); committed when the block ends."""
+    engine = make_engine(resolve_database_url(settings), pool_size=1, max_overflow=0)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            yield session
+    finally:
+        await engine.dispose()

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
-
-class ErrorOut(BaseModel):
-    detail: str
+from bettercallsold.http.schemas import ErrorOut
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -22,9 +22,10 @@ class AutomationEventLog(Base):
     )
 
     id: Mapped[UUIDPrimaryKey]
-    flow_execution_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("automation_executions.id", ondelete="CASCADE")
-    )
+    flow_execution_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    """The plugin's execution, a plain reference (no foreign key into the plugin's table: each
+    part owns its tables). Executions are never deleted but with their tenant, whose deletion
+    takes these rows too (`tenant_id`)."""
     action_type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
@@ -67,9 +68,8 @@ class ReceiverIdempotencyKey(Base):
         UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    flow_execution_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("automation_executions.id", ondelete="CASCADE")
-    )
+    flow_execution_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    """The plugin's execution, a plain reference (see `AutomationEventLog`)."""
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     """`in_progress` or `completed`."""

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from bettercallsold.assertions import Signer
 from bettercallsold.catalogue import ActionSpec
 from bettercallsold.receiver import results
+from bettercallsold.tenancy.assertions import Signer
 from bettercallsold.types import JSON
 
 logger = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
-"""Every SQL statement of the receiver.
+"""Every SQL statement of the receiver, on its own tables only.
 
-The execution is read from the plugin's `automation_executions` table through a lightweight
-`table()` naming only the columns used: the receiver never imports the plugin's models.
-Times are the database's `now()`, so every process agrees on leases and expiry.
+An execution is the plugin's: the receiver asks its `ExecutionDirectory` port (`ports.py`),
+never reads `automation_executions`. Times are the database's `now()`, so every process agrees
+on leases and expiry.
 """
 
 from __future__ import annotations
@@ -14,50 +14,17 @@ from datetime import timedelta
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import Integer, String, column, delete, func, or_, select, table, update
-from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.db.raw import driver_connection
 from bettercallsold.ports import ActionRequest, ExecutionRef
-from bettercallsold.receiver.models import ReceiverIdempotencyKey
+from bettercallsold.receiver.models import AutomationEventLog, ReceiverIdempotencyKey
 from bettercallsold.types import JSON
 
-_executions = table(
-    "automation_executions",
-    column("id", UUID(as_uuid=True)),
-    column("tenant_id", UUID(as_uuid=True)),
-    column("causation_depth", Integer),
-    column("root_event_id", String),
-    column("status", String),
-)
 _Key = ReceiverIdempotencyKey
-
-
-async def find_execution(
-    session: AsyncSession, execution_id: uuid.UUID
-) -> tuple[ExecutionRef, str] | None:
-    """The execution, and its status."""
-    row = (
-        await session.execute(
-            select(
-                _executions.c.id,
-                _executions.c.tenant_id,
-                _executions.c.causation_depth,
-                _executions.c.root_event_id,
-                _executions.c.status,
-            ).where(_executions.c.id == execution_id)
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    reference = ExecutionRef(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        causation_depth=row.causation_depth,
-        root_event_id=row.root_event_id,
-    )
-    return reference, row.status
+_Log = AutomationEventLog
 
 
 _INSERT_LOG = """
@@ -91,6 +58,39 @@ async def insert_event_logs(
         connection = await driver_connection(session)
         async with connection.cursor() as cursor:
             await cursor.executemany(_INSERT_LOG, rows)
+
+
+async def event_logs(
+    session: AsyncSession, tenant_id: uuid.UUID, execution_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[JSON]]:
+    """The log rows of these executions, each execution's oldest first; one without rows is
+    absent. One query for a whole page of executions (`ix_automation_event_log_execution`
+    answers the `IN`), so the plugin's list costs the same as one detail.
+
+    The plugin passes ids of the tenant's own executions; the `tenant_id` test repeats that
+    scope here, as each row is stamped with its execution's tenant.
+    """
+    if not execution_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            _Log.flow_execution_id,
+            _Log.id,
+            _Log.step_id,
+            _Log.action_type,
+            _Log.payload,
+            _Log.result,
+            _Log.success,
+            _Log.created_at,
+        )
+        .where(_Log.flow_execution_id.in_(list(execution_ids)), _Log.tenant_id == tenant_id)
+        .order_by(_Log.created_at, _Log.id)
+    )
+    grouped: dict[uuid.UUID, list[JSON]] = {}
+    for row in rows:
+        event = dict(row._mapping)
+        grouped.setdefault(event.pop("flow_execution_id"), []).append(event)
+    return grouped
 
 
 # --- idempotency keys -------------------------------------------------------------------------

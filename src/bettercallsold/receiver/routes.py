@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 
 from bettercallsold.db.session import RuntimeDep
+from bettercallsold.http.schemas import ErrorOut
 from bettercallsold.receiver import service
 from bettercallsold.receiver.auth import require_plugin
-from bettercallsold.receiver.schemas import ActionBatch, BatchResults, ErrorOut
+from bettercallsold.receiver.schemas import ActionBatch, BatchResults
 
 router = APIRouter(
     prefix="/api/events", tags=["event receiver"], dependencies=[Depends(require_plugin)]

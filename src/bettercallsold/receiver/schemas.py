@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bettercallsold.inputs import StorableModel
+from bettercallsold.http.inputs import StorableModel
 
 MAX_EVENTS_PER_BATCH = 500
 
@@ -63,7 +63,3 @@ class BatchResults(BaseModel):
     """One result per event, in the batch's order."""
 
     results: list[ActionResult]
-
-
-class ErrorOut(BaseModel):
-    detail: str

@@ -35,7 +35,6 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bettercallsold.assertions import assertion_signer
 from bettercallsold.catalogue import action_spec, validate_payload
 from bettercallsold.db.engine import read_session
 from bettercallsold.errors import BCSError
@@ -59,6 +58,7 @@ from bettercallsold.receiver.platform_client import PlatformTarget
 from bettercallsold.receiver.repository import KeyRef
 from bettercallsold.receiver.schemas import ActionBatch, ActionEvent
 from bettercallsold.runtime import Runtime
+from bettercallsold.tenancy.assertions import assertion_signer
 from bettercallsold.types import JSON, TenantContext
 
 
@@ -71,8 +71,10 @@ async def receive_batch(runtime: Runtime, batch: ActionBatch, idempotency_key: s
     never an error: the others still run.
     """
     sessionmaker = runtime.sessionmaker
+    directory = runtime.ports.executions
+    assert directory is not None, "wiring.py plugs the plugin's directory in every mode"
     async with read_session(sessionmaker) as session:
-        found = await repository.find_execution(session, batch.flow_execution_id)
+        found = await directory.find(session, batch.flow_execution_id)
     if found is None:
         raise ExecutionNotFound()
     execution, status = found

@@ -1,7 +1,7 @@
 """Receiver background work: the hourly purge of expired idempotency keys (and old action
 counts).
 
-`jobs.py` registers this blueprint under the `receiver` namespace (`receiver:purge_keys`);
+`jobs/app.py` registers this blueprint under the `receiver` namespace (`receiver:purge_keys`);
 procrastinate defers one job per tick however many workers run.
 """
 
@@ -11,6 +11,8 @@ import logging
 
 import procrastinate
 
+from bettercallsold.jobs import queues
+from bettercallsold.jobs.context import job_runtime
 from bettercallsold.receiver import action_budget
 from bettercallsold.receiver.idempotency import purge_expired_keys
 from bettercallsold.runtime import Runtime
@@ -34,12 +36,10 @@ async def run_purge(runtime: Runtime) -> int:
 @blueprint.periodic(cron="17 * * * *")
 @blueprint.task(
     name="purge_keys",
-    queue="maintenance",
+    queue=queues.MAINTENANCE,
     pass_context=True,
     queueing_lock="receiver:purge_keys",
 )
 async def purge_keys(context: procrastinate.JobContext, timestamp: int) -> None:
     del timestamp
-    runtime = context.additional_context.get("runtime")
-    assert isinstance(runtime, Runtime), "the worker must be started with the runtime"
-    await run_purge(runtime)
+    await run_purge(job_runtime(context))

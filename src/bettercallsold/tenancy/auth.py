@@ -10,10 +10,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
-from bettercallsold.assertions import ASSERTION_PREFIX, AssertionRefused, verify_assertion
 from bettercallsold.db.session import RuntimeDep
 from bettercallsold.errors import Unauthorized
 from bettercallsold.runtime import Runtime
+from bettercallsold.tenancy.assertions import ASSERTION_PREFIX, AssertionRefused, verify_assertion
 from bettercallsold.tenancy.models import ApiToken
 from bettercallsold.tenancy.repository import spend_assertion
 from bettercallsold.tenancy.tokens import hash_token

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, Path
 
-from bettercallsold.assertions import sign_assertion
 from bettercallsold.db.session import RuntimeDep
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import INPROCESS_BASE_URL
+from bettercallsold.tenancy.assertions import sign_assertion
 from bettercallsold.types import TenantContext
 from bettercallsold.web.auth import SessionDep
 

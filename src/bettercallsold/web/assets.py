@@ -22,3 +22,13 @@ def static_file(path: str) -> FileResponse:
     if not target.is_relative_to(STATIC_DIR) or not target.is_file():
         raise HTTPException(404, "not found")
     return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/favicon.ico", name="web_favicon")
+def favicon() -> FileResponse:
+    """The brand mark (an SVG: every browser that asks for /favicon.ico reads it)."""
+    return FileResponse(
+        STATIC_DIR / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

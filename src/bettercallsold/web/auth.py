@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, Response
 
-from bettercallsold.assertions import ASSERTION_PREFIX
 from bettercallsold.db.session import RuntimeDep
+from bettercallsold.tenancy.assertions import ASSERTION_PREFIX
 from bettercallsold.tenancy.auth import tenant_for_api_token
 from bettercallsold.types import utcnow
 from bettercallsold.web.sessions import ActiveSession, find_session

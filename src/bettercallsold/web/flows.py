@@ -13,20 +13,29 @@ from bettercallsold.db.session import RuntimeDep
 from bettercallsold.web.api import Api, ApiDep, ApiError, ResourceId
 from bettercallsold.web.auth import SessionDep, is_htmx
 from bettercallsold.web.builder import (
+    WAIT_UNITS,
     StepCard,
+    all_cards,
     attach_errors,
     cards_from_definition,
     definition_from_form,
     new_card,
+    required_problems,
 )
 from bettercallsold.web.loaders import FLOWS, list_flows, load_palette
-from bettercallsold.web.palette import Palette
+from bettercallsold.web.palette import TEMPLATE_FILTERS, Palette, picker
 from bettercallsold.web.rendering import not_found, render
+from bettercallsold.web.scheduling import SCHEDULE, TIME_ZONES, upcoming_runs
 from bettercallsold.web.sessions import ActiveSession
+from bettercallsold.web.wording import OPERATOR_WORDS, validation_message
+
+REPLAY_LIMITS = (20, 50, 100)
+"""How many recent events the builder's replay panel offers to replay."""
 
 router = APIRouter()
-_FLOW_FIELDS = ("name", "trigger_event", "status")
+_FLOW_FIELDS = ("name", "trigger_event", "status", "schedule")
 _STEP_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+STEP_KINDS = ("condition", "action", "if", "for_each", "wait")
 
 
 def go(request: Request, location: str) -> Response:
@@ -72,13 +81,15 @@ async def edit_flow(
     if flow is None:
         return not_found(request, session, "This flow does not exist (any more).", "/flows")
     steps = (flow.get("flow_definition") or {}).get("steps") or []
+    paths = palette.trigger_paths(str(flow.get("trigger_event") or ""))
     return _builder(
         request,
         session,
         palette,
         flow,
-        cards_from_definition(steps, palette),
+        cards_from_definition(steps, palette, trigger_paths=paths),
         saved=request.query_params.get("saved") == "1",
+        restored=request.query_params.get("restored", "")[:9],
     )
 
 
@@ -92,15 +103,21 @@ def _builder(
     errors: list[tuple[str, str]] | None = None,
     status_code: int = 200,
     saved: bool = False,
+    restored: str = "",
 ) -> HTMLResponse:
     """The builder page, or only its form when an htmx save comes back with errors."""
-    field_errors = {where: msg for where, msg in errors or [] if where in _FLOW_FIELDS}
-    general = [
-        f"{where}: {msg}" if where else msg
-        for where, msg in errors or []
-        if where not in _FLOW_FIELDS
-    ]
     trigger = str(flow.get("trigger_event") or "")
+    paths = palette.trigger_paths(trigger)
+    field_errors: dict[str, str] = {}
+    general: list[str] = []
+    for where, message in errors or []:
+        top = where.split(".")[0]
+        if top in _FLOW_FIELDS:
+            field_errors.setdefault(top, validation_message(message, paths))
+        else:
+            general.append(validation_message(message, paths))
+    raw_schedule = flow.get("schedule")
+    schedule: dict[str, Any] = raw_schedule if isinstance(raw_schedule, dict) else {}
     return render(
         request,
         "builder_form.html" if is_htmx(request) else "builder.html",
@@ -109,11 +126,20 @@ def _builder(
         flow=flow,
         cards=cards,
         palette=palette,
-        trigger_paths=palette.trigger_paths(trigger),
         samples_json=json.dumps(palette.samples),
+        has_nested_errors=any(card.has_errors for card in all_cards(cards)),
+        **picker(palette, trigger),
+        schedule_trigger=SCHEDULE,
+        schedule=schedule,
+        time_zones=TIME_ZONES,
+        upcoming=upcoming_runs(schedule.get("cron", ""), schedule.get("timezone", "")),
+        operator_words=OPERATOR_WORDS,
+        wait_units=WAIT_UNITS,
         field_errors=field_errors,
         general_errors=general,
         saved=saved,
+        restored=restored if restored.isdigit() else "",
+        replay_limits=REPLAY_LIMITS,
         status_code=status_code,
     )
 
@@ -147,13 +173,24 @@ async def _save(
         for key in form.keys()  # noqa: SIM118 (FormData is a multi-dict: keys() dedupes)
     }
     steps = definition_from_form(submitted, palette)
-    status = form.get("status")
-    body: dict[str, Any] = {
-        "name": str(form.get("name", "")).strip(),
-        "trigger_event": str(form.get("trigger_event", "")),
-        "flow_definition": {"steps": steps},
-        "status": status if status in ("active", "paused") else "active",
-    }
+    body = flow_body(form, steps)
+    paths = palette.trigger_paths(body["trigger_event"])
+
+    def again(detail: Any) -> Response:
+        cards = cards_from_definition(steps, palette, trigger_paths=paths)
+        # Cards keep the uids the page gave them, so the form re-renders in place.
+        uids = {_first(submitted, f"{uid}.id"): uid for uid in submitted.get("step", [])}
+        for card in all_cards(cards):
+            card.uid = uids.get(card.step_id, card.uid)
+        errors = attach_errors(cards, detail, steps, paths)
+        if not body["name"]:
+            # Pydantic stops at the name: the steps are checked here too, so all is said at once.
+            required_problems(cards)
+        flow = {**body, "id": flow_id} if flow_id else body
+        return _builder(request, session, palette, flow, cards, errors=errors, status_code=422)
+
+    if not body["name"]:
+        return again([{"loc": ["body", "name"], "msg": "Give the flow a name."}])
     try:
         if flow_id is None:
             saved = await api.post(FLOWS, body)
@@ -164,14 +201,30 @@ async def _save(
             raise HTTPException(404, "no such flow") from exc
         if exc.status_code not in (400, 409, 422):
             raise
-        cards = cards_from_definition(steps, palette)
-        # Cards keep the uids the page gave them, so the form re-renders in place.
-        for card, uid in zip(cards, submitted.get("step", []), strict=False):
-            card.uid = uid
-        errors = attach_errors(cards, exc.detail, steps)
-        flow = {**body, "id": flow_id} if flow_id else body
-        return _builder(request, session, palette, flow, cards, errors=errors, status_code=422)
+        return again(exc.detail)
     return go(request, f"/flows/{saved['id']}?saved=1")
+
+
+def _first(form: dict[str, list[str]], key: str) -> str:
+    values = form.get(key) or [""]
+    return values[0]
+
+
+def flow_body(form: Any, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The flow API's body for the builder's form (a schedule only with the schedule trigger)."""
+    status = form.get("status")
+    body: dict[str, Any] = {
+        "name": str(form.get("name", "")).strip(),
+        "trigger_event": str(form.get("trigger_event", "")),
+        "flow_definition": {"steps": steps},
+        "status": status if status in ("active", "paused") else "active",
+    }
+    if body["trigger_event"] == SCHEDULE:
+        body["schedule"] = {
+            "cron": str(form.get("schedule_cron", "")).strip(),
+            "timezone": str(form.get("schedule_timezone", "")).strip() or "UTC",
+        }
+    return body
 
 
 @router.post("/flows/{flow_id}/status", response_model=None)
@@ -217,15 +270,38 @@ async def step_card(
     step_id: str,
     uid: str,
     action_type: str = "",
+    trigger_event: str = "",
 ) -> HTMLResponse:
     """A new step's card, for a palette item dropped on the flow."""
     palette = await load_palette(api, runtime)
-    if kind not in ("condition", "action") or not (_STEP_ID.match(step_id) and _STEP_ID.match(uid)):
+    if kind not in STEP_KINDS or not (_STEP_ID.match(step_id) and _STEP_ID.match(uid)):
         raise HTTPException(422, "unknown step kind or malformed id")
     if kind == "action" and palette.action(action_type) is None:
         raise HTTPException(422, f"unknown action type {action_type!r}")
-    card = new_card(kind, action_type, step_id, uid, palette)
-    return render(request, "step.html", session, card=card, palette=palette)
+    paths = palette.trigger_paths(trigger_event) if trigger_event else None
+    card = new_card(kind, action_type, step_id, uid, palette, paths)
+    return render(
+        request,
+        "step.html",
+        session,
+        card=card,
+        palette=palette,
+        operator_words=OPERATOR_WORDS,
+        wait_units=WAIT_UNITS,
+    )
+
+
+@router.get("/builder/schedule", response_class=HTMLResponse)
+async def schedule_preview(
+    request: Request, session: SessionDep, schedule_cron: str = "", schedule_timezone: str = ""
+) -> HTMLResponse:
+    """The next five run times of a cron line, in the merchant's time zone."""
+    return render(
+        request,
+        "schedule_preview.html",
+        session,
+        upcoming=upcoming_runs(schedule_cron, schedule_timezone),
+    )
 
 
 @router.get("/builder/fields", response_class=HTMLResponse)
@@ -234,9 +310,12 @@ async def trigger_fields(
 ) -> HTMLResponse:
     """The trigger's fields (datalists and chips), refreshed when the trigger changes."""
     palette = await load_palette(api, runtime)
+    return render(request, "trigger_fields.html", session, **picker(palette, trigger_event))
+
+
+@router.get("/help/templates", response_class=HTMLResponse)
+async def template_help(request: Request, session: SessionDep) -> HTMLResponse:
+    """How placeholders (`{{trigger.email}}`, filters, `now + 3 days`) work."""
     return render(
-        request,
-        "trigger_fields.html",
-        session,
-        trigger_paths=palette.trigger_paths(trigger_event),
+        request, "template_help.html", session, section="flows", template_filters=TEMPLATE_FILTERS
     )

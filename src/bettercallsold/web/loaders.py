@@ -4,39 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from bettercallsold import catalogue
 from bettercallsold.runtime import Runtime
-from bettercallsold.web.api import Api, ApiError
+from bettercallsold.web.api import Api
 from bettercallsold.web.palette import Palette, palette_from_catalogue
 
 FLOWS = "/plugins/automation/flows"
 EXECUTIONS = "/plugins/automation/executions"
 CATALOGUE = "/plugins/automation/catalogue"
-EXECUTION_STATUSES = ("running", "completed", "completed_with_errors", "failed", "skipped")
+EXECUTION_STATUSES = (
+    "running",
+    "waiting",
+    "completed",
+    "completed_with_errors",
+    "failed",
+    "skipped",
+    "cancelled",
+)
 _PALETTE_KEY = "web.palette"
 
 
 async def load_palette(api: Api, runtime: Runtime) -> Palette:
-    """The plugin's catalogue (it is static, so read once per process).
-
-    Should the plugin not serve it (404), the shared catalogue package describes the same
-    actions and samples, so the builder still works against an older plugin.
-    """
+    """The plugin's catalogue (it is static, so read once per process)."""
     cached = runtime.extras.get(_PALETTE_KEY)
     if isinstance(cached, Palette):
         return cached
-    try:
-        answer = await api.get(CATALOGUE)
-    except ApiError as exc:
-        if exc.status_code != 404:
-            raise
-        answer = {
-            "actions": [spec.describe() for spec in catalogue.ACTIONS.values()],
-            "events": [
-                {"event_type": name, "sample": sample}
-                for name, sample in catalogue.EVENT_SAMPLES.items()
-            ],
-        }
+    answer = await api.get(CATALOGUE)
     palette = palette_from_catalogue(answer)
     runtime.extras[_PALETTE_KEY] = palette
     return palette

@@ -159,3 +159,76 @@ def flatten_paths(sample: Any, prefix: str = "", depth: int = 0) -> list[str]:
         else:
             paths.append(path)
     return paths
+
+
+# What an action returns, shaped like the resource it writes (the plugin's dry run answers the
+# same way): the event sample of that resource.
+_RESULT_SAMPLE = {
+    "create_product": "product.created",
+    "update_product": "product.created",
+    "delete_product": "product.deleted",
+    "create_customer": "customer.created",
+    "update_customer": "customer.created",
+    "create_order": "order.created",
+    "update_order_status": "order.created",
+    "send_email": "notification.sent",
+    "send_sms": "notification.sent",
+    "create_notification": "notification.sent",
+    "create_task": "task.created",
+    "assign_task": "task.created",
+}
+
+TEMPLATE_FILTERS: tuple[tuple[str, str], ...] = (
+    ("money", "a number as an amount: 599.7 → 599.70"),
+    ("date", 'a date in a format: date: "%Y-%m-%d"'),
+    ("add_time", 'a date moved: add_time: "3 days"'),
+    ("default", 'a value for when it is empty: default: "friend"'),
+    ("upcase", "in capitals"),
+    ("downcase", "in small letters"),
+    ("capitalize", "first letter in capital"),
+    ("size", "how many items (or characters)"),
+    ("join", 'a list as text: join: ", "'),
+    ("json", "the value as JSON"),
+)
+"""The filters a placeholder can use, each with one line for a merchant."""
+
+
+def list_paths(sample: Any) -> dict[str, list[str]]:
+    """Paths of the sample's lists, each with the fields of its first item."""
+    found: dict[str, list[str]] = {}
+
+    def visit(value: Any, prefix: str, depth: int) -> None:
+        if depth > 4 or not isinstance(value, dict):
+            return
+        for key, inner in value.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(inner, list):
+                first = inner[0] if inner else None
+                found[path] = flatten_paths(first) if isinstance(first, dict) else []
+            elif isinstance(inner, dict):
+                visit(inner, path, depth + 1)
+
+    visit(sample, "", 0)
+    return found
+
+
+def picker(palette: Palette, event_type: str) -> dict[str, Any]:
+    """What the variable picker offers for a trigger: its fields, lists, the actions' result
+    fields (by action type) and the filters."""
+    lists = list_paths(palette.samples.get(event_type, {}))
+    return {
+        "trigger_paths": palette.trigger_paths(event_type),
+        "list_paths": list(lists),
+        "loop_items": {f"trigger.{path}": fields for path, fields in lists.items()},
+        "step_outputs": {
+            action_type: flatten_paths(
+                {
+                    k: v
+                    for k, v in palette.samples.get(_RESULT_SAMPLE.get(action_type, ""), {}).items()
+                    if k != "changed_fields"
+                }
+            )
+            for action_type in palette.actions
+        },
+        "template_filters": TEMPLATE_FILTERS,
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from bettercallsold.web.sessions import ActiveSession
+from bettercallsold.web.wording import (
+    leaf_verdicts,
+    operator_words,
+    plain_error,
+    step_label,
+    verdict_words,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -22,14 +29,16 @@ def _pretty(value: Any) -> str:
 
 
 def _when(value: Any) -> str:
-    """An ISO 8601 instant as `2026-11-24 10:00:03` (UTC), or the text as it came."""
+    """An ISO 8601 instant as `2026-11-24 10:00:03 UTC`, or the text as it came."""
     if not value:
         return "—"
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return str(value)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
 
 
 def duration_ms(started: Any, completed: Any) -> int | None:
@@ -52,6 +61,11 @@ _templates.env.filters["pretty"] = _pretty
 _templates.env.filters["when"] = _when
 _templates.env.filters["duration"] = _duration
 _templates.env.globals["duration_ms"] = duration_ms
+_templates.env.filters["plain_error"] = plain_error
+_templates.env.filters["verdict_words"] = verdict_words
+_templates.env.filters["step_label"] = step_label
+_templates.env.filters["leaf_verdicts"] = leaf_verdicts
+_templates.env.filters["operator_words"] = operator_words
 
 
 def render(

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bettercallsold.web import activity, assets, flows, login, monitor, testing
+from bettercallsold.web import (
+    activity,
+    assets,
+    flows,
+    history,
+    insights,
+    login,
+    monitor,
+    reruns,
+    testing,
+)
 
 router = APIRouter(include_in_schema=False, tags=["ui"])
-for _part in (assets, login, flows, testing, monitor, activity):
+for _part in (assets, login, flows, history, insights, reruns, testing, monitor, activity):
     router.include_router(_part.router)

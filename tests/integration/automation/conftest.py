@@ -197,13 +197,18 @@ class StubReceiver:
         return [request.headers["Idempotency-Key"] for request in self.requests]
 
 
+def reads_only(ports: Ports) -> Ports:
+    """Every part over HTTP: only the reads over the shared database stay (`wiring.py`)."""
+    return Ports(executions=ports.executions, action_log=ports.action_log)
+
+
 @pytest.fixture
 async def stub_receiver(runtime: Runtime) -> AsyncIterator[tuple[Runtime, StubReceiver]]:
     """A copy of the runtime that sends its batches over HTTP (no in-process receiver port),
     with an HTTP client that reaches the stub receiver instead."""
     stub = StubReceiver()
     async with httpx.AsyncClient(transport=httpx.MockTransport(stub.handle)) as http:
-        yield dataclasses.replace(runtime, http=http, ports=Ports()), stub
+        yield dataclasses.replace(runtime, http=http, ports=reads_only(runtime.ports)), stub
 
 
 # --- both modes: in process (ports), and over HTTP through a real port (../remote.py) ------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -75,6 +76,44 @@ class TestExamples:
             result = (await tenant.http.post(f"{FLOWS_PATH}/{flow['id']}/test", json={})).json()
             assert result["matched"], (flow["name"], result)
             assert all("error" not in step for step in result["steps"]), (flow["name"], result)
+
+    async def test_examples_show_a_branch_a_loop_and_a_wait(
+        self, runtime: Runtime, tenant: TenantHandle
+    ) -> None:
+        async with runtime.sessionmaker() as session, session.begin():
+            await seed_example_flows(session, tenant.tenant_id)
+        flows = {f["name"]: f for f in (await tenant.http.get(FLOWS_PATH)).json()["items"]}
+
+        async def steps_of(
+            name: str, payload: dict[str, object] | None = None
+        ) -> list[dict[str, Any]]:
+            body = {} if payload is None else {"payload": payload}
+            answer = await tenant.http.post(f"{FLOWS_PATH}/{flows[name]['id']}/test", json=body)
+            steps: list[dict[str, Any]] = answer.json()["steps"]
+            return steps
+
+        branch = await steps_of("Thank Big Spenders, Nudge the Others")
+        assert (branch[0]["type"], branch[0]["branch"]) == ("if", "then")
+        small = await steps_of(
+            "Thank Big Spenders, Nudge the Others",
+            {"order_id": "o-1", "total": 20, "status": "pending"},
+        )
+        assert [(s["id"], s.get("branch")) for s in small] == [
+            ("big_order", "else"),
+            ("coupon_task", None),
+        ]
+        items = [{"name": "Mug", "quantity": 12}, {"name": "Pen", "quantity": 1}]
+        loop = await steps_of("Careful Packing for Bulk Lines", {"order_id": "o-2", "items": items})
+        assert [(s["id"], s.get("iteration")) for s in loop] == [
+            ("each_line", None),
+            ("bulk_line", 1),
+            ("packing_task", 1),
+            ("bulk_line", 2),
+        ]
+        assert loop[2]["payload"]["title"].startswith("Line 1 of order o-2: pack 12 x Mug")
+        wait = await steps_of("Ask for a Review Five Days After Shipping")
+        assert wait[1]["type"] == "wait"
+        assert wait[1]["resume_at"]
 
 
 def _cli_env(settings: Settings) -> dict[str, str]:

@@ -19,7 +19,7 @@ from bettercallsold.automation.execution_list import (
     search_clause,
 )
 from bettercallsold.automation.models import AutomationExecution
-from bettercallsold.pagination import PageRequest
+from bettercallsold.http.pagination import PageRequest
 from bettercallsold.runtime import Runtime
 from tests.integration.automation.conftest import EXECUTIONS_PATH, MakeExecution, MakeFlow
 from tests.integration.conftest import MakeTenant, TenantHandle

@@ -13,7 +13,6 @@ from sqlalchemy import text
 
 from bettercallsold.automation import runner, tasks
 from bettercallsold.automation.errors import ReceiverUnavailable
-from bettercallsold.ports import Ports
 from bettercallsold.runtime import Runtime
 from tests.integration.automation.conftest import (
     MakeFlow,
@@ -21,6 +20,7 @@ from tests.integration.automation.conftest import (
     StubReceiver,
     executions_for_event,
     executions_of,
+    reads_only,
 )
 from tests.integration.conftest import TenantHandle
 from tests.integration.jobs import job_context
@@ -79,7 +79,7 @@ class TestRunExecutionTask:
 
         execution_id = await _execution(runtime, send_event, tenant, make_flow)
         async with httpx.AsyncClient(transport=httpx.MockTransport(explode)) as http:
-            broken = dataclasses.replace(runtime, http=http, ports=Ports())
+            broken = dataclasses.replace(runtime, http=http, ports=reads_only(runtime.ports))
             with pytest.raises(RuntimeError, match="receiver bug"):
                 await tasks.run_execution.func(
                     _context(broken, attempts=0), execution_id=str(execution_id)
@@ -105,7 +105,9 @@ class TestRunExecutionTask:
                 raise RuntimeError("receiver bug")
 
         execution_id = await _execution(runtime, send_event, tenant, make_flow)
-        broken = dataclasses.replace(runtime, ports=Ports(receiver=ExplodingReceiver()))
+        broken = dataclasses.replace(
+            runtime, ports=dataclasses.replace(runtime.ports, receiver=ExplodingReceiver())
+        )
         with pytest.raises(RuntimeError, match="receiver bug"):
             await tasks.run_execution.func(
                 _context(broken, attempts=0), execution_id=str(execution_id)

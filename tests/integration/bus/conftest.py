@@ -24,6 +24,7 @@ from bettercallsold.bus.config import RESOLVER_KEY, RETRY_POLICY_KEY
 from bettercallsold.bus.outbox import record_event
 from bettercallsold.bus.retry_policy import RetryPolicy
 from bettercallsold.bus.startup import PLUGIN_SUBSCRIPTION_KEY
+from bettercallsold.jobs.context import worker_context
 from bettercallsold.outbound import UnresolvableHost
 from bettercallsold.runtime import Runtime
 from bettercallsold.settings import INPROCESS_BASE_URL, Settings
@@ -141,7 +142,7 @@ def start_worker(bus_runtime: Runtime) -> StartWorker:
             bus_runtime.job_app.run_worker_async(
                 concurrency=concurrency,
                 install_signal_handlers=False,
-                additional_context={"runtime": bus_runtime},
+                additional_context=worker_context(bus_runtime),
                 fetch_job_polling_interval=polling,
                 shutdown_graceful_timeout=10,
             )

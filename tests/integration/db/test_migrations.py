@@ -137,7 +137,7 @@ class TestMigrateFromEmpty:
     def test_installs_the_job_engines_schema(self, fresh_url: str) -> None:
         migrate(fresh_url)
         functions = {name for (name,) in _rows(fresh_url, "SELECT proname FROM pg_proc")}
-        # `db/deferral.py` calls this one inside the caller's transaction.
+        # `jobs/deferral.py` calls this one inside the caller's transaction.
         assert "procrastinate_defer_jobs_v1" in functions
         assert "procrastinate_fetch_job_v2" in functions or any(
             name.startswith("procrastinate_fetch_job") for name in functions

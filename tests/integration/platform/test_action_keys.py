@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bettercallsold.assertions import assertion_signer, read_assertion, sign_assertion
 from bettercallsold.platform.customers.models import Customer
 from bettercallsold.platform.notifications.models import Notification
 from bettercallsold.runtime import Runtime
+from bettercallsold.tenancy.assertions import assertion_signer, read_assertion, sign_assertion
 from bettercallsold.types import Causation, TenantContext
 from tests.integration.conftest import MakeTenant, TenantHandle
 from tests.integration.platform.helpers import count_rows, create_product, events_of

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bettercallsold.assertions import sign_assertion
 from bettercallsold.platform.customers.models import Customer
 from bettercallsold.platform.products.models import Product
 from bettercallsold.runtime import Runtime
+from bettercallsold.tenancy.assertions import sign_assertion
 from bettercallsold.types import Causation, TenantContext
 from tests.integration.conftest import TenantHandle
 from tests.integration.platform.helpers import (

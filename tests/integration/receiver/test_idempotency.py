@@ -10,7 +10,6 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bettercallsold.assertions import sign_assertion
 from bettercallsold.receiver import idempotency
 from bettercallsold.receiver.errors import (
     IdempotencyKeyInUse,
@@ -23,6 +22,7 @@ from bettercallsold.receiver.repository import KeyRef
 from bettercallsold.receiver.schemas import ActionBatch
 from bettercallsold.receiver.tasks import run_purge
 from bettercallsold.runtime import Runtime
+from bettercallsold.tenancy.assertions import sign_assertion
 from bettercallsold.types import Causation, TenantContext
 from tests.integration.conftest import TenantHandle
 from tests.integration.receiver.conftest import Execution, MakeExecution, Receiver

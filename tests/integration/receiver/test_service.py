@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bettercallsold.assertions import read_assertion
 from bettercallsold.receiver.schemas import ActionBatch
 from bettercallsold.receiver.service import receive_batch
 from bettercallsold.runtime import Runtime
+from bettercallsold.tenancy.assertions import read_assertion
 from bettercallsold.types import JSON
 from tests.integration.receiver.conftest import Execution, Receiver
 

@@ -13,12 +13,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bettercallsold.assertions import LIFETIME, sign_assertion
-from bettercallsold.maintenance_tasks import ASSERTION_PURGE_CRON, purge_assertions
+from bettercallsold.jobs.maintenance import ASSERTION_PURGE_CRON, purge_assertions
 from bettercallsold.platform.customers.models import Customer
 from bettercallsold.platform.orders.models import Order
 from bettercallsold.platform.products.models import Product
 from bettercallsold.runtime import Runtime
+from bettercallsold.tenancy.assertions import LIFETIME, sign_assertion
 from bettercallsold.tenancy.models import AssertionUse
 from bettercallsold.tenancy.repository import PURGE_GRACE, spend_assertion
 from bettercallsold.types import TenantContext, utcnow

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from bettercallsold.assertions import sign_assertion
 from bettercallsold.runtime import Runtime
+from bettercallsold.tenancy.assertions import sign_assertion
 from bettercallsold.types import TenantContext
 from tests.integration.conftest import TenantHandle
 from tests.integration.web.conftest import LogIn, csrf_in

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 from bettercallsold.bus.dispatch import delivery_job
-from bettercallsold.db.deferral import BACKLOG_CAP, fair_priority
+from bettercallsold.jobs.deferral import BACKLOG_CAP, fair_priority
 
 
 class TestFairPriority:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from bettercallsold.inputs import check_storable_text
+from bettercallsold.http.inputs import check_storable_text
 from bettercallsold.platform.money import MAX_MONEY, NonNegativeMoney
 from bettercallsold.platform.products.schemas import ProductCreate
 from bettercallsold.platform.tasks.schemas import TaskCreate

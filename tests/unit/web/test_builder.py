@@ -10,6 +10,7 @@ import pytest
 
 from bettercallsold import catalogue
 from bettercallsold.web.builder import (
+    all_cards,
     attach_errors,
     cards_from_definition,
     definition_from_form,
@@ -57,21 +58,34 @@ def palette() -> Palette:
 
 
 def _form_of(cards: list[Any]) -> dict[str, list[str]]:
-    """What the browser would post for these cards, as the template names the inputs."""
+    """What the browser would post for these cards, as the template names the inputs: every
+    card in page order (nested ones after their container), each naming its parent zone."""
     form: dict[str, list[str]] = {"step": []}
-    for card in cards:
+    for card in all_cards(cards):
         uid = card.uid
         form["step"].append(uid)
         form[f"{uid}.id"] = [card.step_id]
         form[f"{uid}.type"] = [card.type]
+        form[f"{uid}.parent"] = [card.parent]
         if card.extra:
             form[f"{uid}.extra"] = [card.extra]
-        if card.type == "condition":
-            form[f"{uid}.field"] = [card.field]
-            form[f"{uid}.operator"] = [card.operator]
-            form[f"{uid}.value"] = [card.value]
+        if card.type in ("condition", "if"):
+            if card.when_json:
+                form[f"{uid}.when"] = [card.when_json]
+            else:
+                form[f"{uid}.field"] = [card.field]
+                form[f"{uid}.operator"] = [card.operator]
+                form[f"{uid}.value"] = [card.value]
+        elif card.type == "for_each":
+            form[f"{uid}.items"] = [card.items]
+        elif card.type == "wait":
+            form[f"{uid}.wait_mode"] = [card.wait_mode]
+            form[f"{uid}.wait_amount"] = [card.wait_amount]
+            form[f"{uid}.wait_unit"] = [card.wait_unit]
+            form[f"{uid}.until"] = [card.until]
         elif card.raw_payload:
-            form[f"{uid}.action_type"] = [card.action_type]
+            if card.type == "action":
+                form[f"{uid}.action_type"] = [card.action_type]
             form[f"{uid}.raw"] = [card.raw_payload]
         else:
             form[f"{uid}.action_type"] = [card.action_type]
@@ -130,7 +144,8 @@ class TestRoundTrip:
     def test_a_new_card_offers_the_example_as_placeholders(self, palette: Palette) -> None:
         card = new_card("action", "send_email", "action_1", "n1", palette)
         to = next(item for item in card.inputs if item.spec.name == "to")
-        assert (to.value, to.placeholder) == ("", "{{trigger.email}}")
+        # "e.g. …": a placeholder must not pass for a filled value (issue 25, item 11).
+        assert (to.value, to.placeholder) == ("", "e.g. {{trigger.email}}")
         assert new_card("condition", "", "condition_1", "n2", palette).type == "condition"
 
 
@@ -190,10 +205,12 @@ class TestAttachErrors:
         ]
         general = attach_errors(cards, detail, SEED_STEPS)
         to = next(item for item in cards[1].inputs if item.spec.name == "to")
+        # Messages are shown as sentences (issue 25, item 10), but a step's or an action's
+        # name at the start stays as the merchant typed it.
         assert to.error == "send_email requires to"
-        assert cards[0].field_errors == {"operator": "bad"}
-        assert cards[2].errors == ["type: unknown type"]
-        assert general == [("name", "too long")]
+        assert cards[0].field_errors == {"operator": "Bad"}
+        assert cards[2].errors == ["Type: Unknown type"]
+        assert general == [("name", "Too long")]
         assert all(card.has_errors for card in cards)
 
     def test_a_plain_message_naming_a_step_is_put_on_it(self, palette: Palette) -> None:

@@ -29,5 +29,8 @@ def test_every_library_the_pages_load_is_there() -> None:
         "swagger-ui-bundle.js.LICENSE.txt",
         "swagger-ui.LICENSE",
         "swagger-ui.NOTICE",
+        "uPlot.iife.min.js",
+        "uPlot.min.css",
+        "uPlot.LICENSE",
     ):
         assert (VENDOR / name).stat().st_size > 0, name

@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, status
 
 from bettercallsold.db.session import SessionDep
-from bettercallsold.pagination import Page, PageDep
+from bettercallsold.http.pagination import Page, PageDep
 from bettercallsold.platform.customers import service
 from bettercallsold.platform.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from bettercallsold.platform.responses import AUTH, AUTH_404, WRITE, WRITE_404

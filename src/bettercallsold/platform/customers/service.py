@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.outbox import record_event
-from bettercallsold.pagination import PageRequest, page_of, paginate
+from bettercallsold.http.pagination import PageRequest, page_of, paginate
 from bettercallsold.platform.customers.models import Customer
 from bettercallsold.platform.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from bettercallsold.platform.ownership import get_owned

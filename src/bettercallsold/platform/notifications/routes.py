@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from bettercallsold.db.session import SessionDep
-from bettercallsold.pagination import Page, PageDep
+from bettercallsold.http.pagination import Page, PageDep
 from bettercallsold.platform.notifications import service
 from bettercallsold.platform.notifications.providers import OutgoingMessage
 from bettercallsold.platform.notifications.schemas import (

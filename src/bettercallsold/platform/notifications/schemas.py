@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, computed_field
 
-from bettercallsold.inputs import InputModel
+from bettercallsold.http.inputs import InputModel
 
 CHANNEL_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 CHANNEL_FILTER_PATTERN = r"^([a-z][a-z0-9_-]{0,39})?$"

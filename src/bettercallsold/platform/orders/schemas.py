@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bettercallsold.inputs import InputModel
+from bettercallsold.http.inputs import InputModel
 from bettercallsold.platform.money import NonNegativeMoney
 from bettercallsold.platform.orders.status import OrderStatus
 

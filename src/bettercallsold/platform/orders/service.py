@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.outbox import record_event
 from bettercallsold.errors import Conflict, Unprocessable
-from bettercallsold.pagination import PageRequest, page_of, paginate
+from bettercallsold.http.pagination import PageRequest, page_of, paginate
 from bettercallsold.platform.customers.models import Customer
 from bettercallsold.platform.money import MAX_MONEY
 from bettercallsold.platform.orders.models import Order

@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from bettercallsold.db.session import SessionDep
-from bettercallsold.pagination import Page, PageDep
+from bettercallsold.http.pagination import Page, PageDep
 from bettercallsold.platform.products import service
 from bettercallsold.platform.products.schemas import ProductCreate, ProductOut, ProductUpdate
 from bettercallsold.platform.responses import AUTH, AUTH_404, errors

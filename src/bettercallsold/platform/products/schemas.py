@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from bettercallsold.inputs import NOT_NULL, InputModel
+from bettercallsold.http.inputs import NOT_NULL, InputModel
 from bettercallsold.platform.money import NonNegativeMoney
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.outbox import record_event
 from bettercallsold.errors import Conflict
-from bettercallsold.pagination import PageRequest, page_of, paginate
+from bettercallsold.http.pagination import PageRequest, page_of, paginate
 from bettercallsold.platform.ownership import get_owned
 from bettercallsold.platform.products.models import Product
 from bettercallsold.platform.products.schemas import ProductCreate, ProductOut, ProductUpdate

@@ -13,7 +13,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from bettercallsold.inputs import ISO_TEXT, InputModel
+from bettercallsold.http.inputs import ISO_TEXT, InputModel
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Assignee = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.outbox import record_event
-from bettercallsold.pagination import PageRequest, page_of, paginate
+from bettercallsold.http.pagination import PageRequest, page_of, paginate
 from bettercallsold.platform.ownership import get_owned
 from bettercallsold.platform.rows import insert_row
 from bettercallsold.platform.tasks.models import StaffTask

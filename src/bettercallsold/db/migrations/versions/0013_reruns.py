@@ -6,6 +6,9 @@ Revises: 0012
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0013"
 down_revision = "0012"
 branch_labels = None
@@ -13,8 +16,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # A plain reference, no foreign key: deleting executions (a tenant's, in bulk) never has
+    # to look for the re-runs that name them, and a re-run keeps naming its original.
+    op.add_column("automation_executions", sa.Column("rerun_of", sa.UUID(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    op.drop_column("automation_executions", "rerun_of")

@@ -1,4 +1,6 @@
-"""Prometheus `/metrics`, computed from the database at scrape time.
+"""Prometheus `/metrics`, computed from the database at scrape time: the job queues' readings
+(procrastinate's tables, owned by no part) and each part's own (`bus/metrics.py`,
+`automation/metrics.py`, `receiver/metrics.py`), composed here.
 
 Every API and worker process shares one PostgreSQL, so the database is the one place where a
 delivery or an execution counted by any process is visible; per-process counters would need
@@ -18,8 +20,13 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bettercallsold.automation import metrics as automation_metrics
+from bettercallsold.bus import metrics as bus_metrics
+from bettercallsold.jobs import queues
+from bettercallsold.receiver import metrics as receiver_metrics
+
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-KNOWN_QUEUES = ("deliveries", "executions", "maintenance", "default")
+KNOWN_QUEUES = queues.ALL
 
 
 @dataclass
@@ -44,11 +51,6 @@ _OLDEST_WAITING = text(
     " WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())"
     " GROUP BY j.queue_name"
 )
-
-
-async def _table_exists(connection: AsyncConnection, name: str) -> bool:
-    found = await connection.scalar(text("SELECT to_regclass(:name)"), {"name": name})
-    return found is not None
 
 
 async def _counts(connection: AsyncConnection, sql: str) -> dict[str, int]:
@@ -85,35 +87,13 @@ async def collect_snapshot(
         )
     ).one()
     snapshot.workers = {"alive": int(heartbeats[0]), "silent": int(heartbeats[1])}
-    if await _table_exists(connection, "webhook_deliveries"):
-        # The rows still there, plus those the retention purge deleted (`bus/tasks.py`).
-        snapshot.deliveries = await _counts(
-            connection,
-            "SELECT status, sum(n) FROM ("
-            " SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status"
-            " UNION ALL SELECT status, count AS n FROM webhook_purged_deliveries"
-            ") AS counted GROUP BY status",
-        )
-    snapshot.executions = await _counts(
-        connection, "SELECT status, count(*) FROM automation_executions GROUP BY status"
-    )
-    rows = await connection.execute(
-        text("SELECT action_type, success, count(*) FROM automation_event_log GROUP BY 1, 2")
-    )
-    snapshot.actions = {(str(row[0]), bool(row[1])): int(row[2]) for row in rows}
-    filters = ", ".join(f"count(*) FILTER (WHERE d <= {bucket})" for bucket in DURATION_BUCKETS)
-    durations = (
-        await connection.execute(
-            text(
-                f"SELECT {filters}, count(*), coalesce(sum(d), 0) FROM ("
-                " SELECT extract(epoch FROM completed_at - started_at) AS d"
-                " FROM automation_executions WHERE completed_at IS NOT NULL) AS t"
-            )
-        )
-    ).one()
-    snapshot.duration_buckets = [int(value) for value in durations[: len(DURATION_BUCKETS)]]
-    snapshot.duration_count = int(durations[len(DURATION_BUCKETS)])
-    snapshot.duration_sum = float(durations[len(DURATION_BUCKETS) + 1])
+    snapshot.deliveries = await bus_metrics.delivery_counts(connection)
+    snapshot.executions = await automation_metrics.execution_counts(connection)
+    snapshot.actions = await receiver_metrics.action_counts(connection)
+    durations = await automation_metrics.execution_durations(connection, DURATION_BUCKETS)
+    snapshot.duration_buckets = durations.buckets
+    snapshot.duration_count = durations.count
+    snapshot.duration_sum = durations.total_seconds
     return snapshot
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bettercallsold.db.session import RuntimeDep
-from bettercallsold.metrics import collect_snapshot, render
+from bettercallsold.ops.metrics import collect_snapshot, render
 
 router = APIRouter(tags=["operations"])
 

@@ -1,7 +1,7 @@
 """The procrastinate app: every feature's tasks, registered from its Blueprint.
 
 Task names are fixed strings (`bus:deliver`, ...) because jobs are also deferred by SQL on the
-caller's transaction (`db/deferral.py`), which needs the name without importing the task.
+caller's transaction (`jobs/deferral.py`), which needs the name without importing the task.
 Every task's retry strategy is wrapped so that a job cut short by a worker's shutdown runs
 again (`recovery.RetryAfterShutdown`); the jobs of a killed worker come back through the
 periodic `maintenance:recover_stalled_jobs`.
@@ -19,12 +19,9 @@ from bettercallsold.automation.tasks import blueprint as automation_tasks
 from bettercallsold.bus.tasks import blueprint as bus_tasks
 from bettercallsold.db.engine import idle_connection_problem
 from bettercallsold.db.url import libpq_url
-from bettercallsold.maintenance_tasks import blueprint as maintenance_tasks
+from bettercallsold.jobs.maintenance import blueprint as maintenance_tasks
+from bettercallsold.jobs.recovery import retry_after_shutdown
 from bettercallsold.receiver.tasks import blueprint as receiver_tasks
-from bettercallsold.recovery import retry_after_shutdown
-
-QUEUES = ("deliveries", "executions", "maintenance")
-
 
 BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
     ("bus", bus_tasks),

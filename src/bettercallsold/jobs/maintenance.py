@@ -1,7 +1,7 @@
 """System-wide background work, owned by no feature: the stalled-job recovery of `recovery.py`,
 and the purge of spent service-assertion ids (`tenancy/repository.py`).
 
-`jobs.py` registers this blueprint under the `maintenance` namespace
+`jobs/app.py` registers this blueprint under the `maintenance` namespace
 (`maintenance:recover_stalled_jobs`). procrastinate's periodic deferrer runs in every worker,
 but defers one job per tick however many workers run; the queueing lock also keeps a backlog
 of ticks from piling up while the workers are busy, and the high priority puts the recovery
@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import procrastinate
 
-from bettercallsold.recovery import recover_stalled_jobs
-from bettercallsold.runtime import Runtime
+from bettercallsold.jobs import queues
+from bettercallsold.jobs.context import job_runtime
+from bettercallsold.jobs.recovery import recover_stalled_jobs
 from bettercallsold.tenancy.repository import purge_spent_assertions
 from bettercallsold.types import utcnow
 
 blueprint = procrastinate.Blueprint()
 
-MAINTENANCE_QUEUE = "maintenance"
+MAINTENANCE_QUEUE = queues.MAINTENANCE
 RECOVERY_CRON = "* * * * * */15"
 """Every 15 s (the sixth cron field is seconds)."""
 RECOVERY_PRIORITY = 100
@@ -36,8 +37,7 @@ RECOVERY_PRIORITY = 100
 async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
     """Re-queue the jobs of workers that stopped beating (killed, lost), on every queue."""
     del timestamp
-    runtime = context.additional_context.get("runtime")
-    assert isinstance(runtime, Runtime), "the worker must be started with the runtime"
+    runtime = job_runtime(context)
     await recover_stalled_jobs(
         runtime.engine,
         runtime.job_app.job_manager,
@@ -59,6 +59,4 @@ ASSERTION_PURGE_CRON = "* * * * *"
 async def purge_assertions(context: procrastinate.JobContext, timestamp: int) -> None:
     """Forget the ids of expired service assertions (their expiry alone refuses them)."""
     del timestamp
-    runtime = context.additional_context.get("runtime")
-    assert isinstance(runtime, Runtime), "the worker must be started with the runtime"
-    await purge_spent_assertions(runtime.engine, utcnow())
+    await purge_spent_assertions(job_runtime(context).engine, utcnow())

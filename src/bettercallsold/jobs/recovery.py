@@ -7,13 +7,13 @@ A worker leaves jobs behind in two ways:
   records each worker's heartbeat (`BCS_WORKER_HEARTBEAT_SECONDS`) but does not retry a dead
   worker's jobs by itself. `recover_stalled_jobs` finds the `doing` jobs whose worker has been
   silent for `BCS_WORKER_STALLED_SECONDS` (or is gone) and puts them back to `todo`. It runs at
-  every process start and every 15 s as a periodic task (`maintenance_tasks.py`), so with the
+  every process start and every 15 s as a periodic task (`jobs/maintenance.py`), so with the
   defaults (5 s heartbeat, 20 s silence) a killed worker's jobs run again within 40 s.
 - It is stopped (SIGTERM) while jobs still run at `BCS_WORKER_SHUTDOWN_SECONDS`. procrastinate
   then cancels them and asks each task's retry strategy; a strategy that retries only some
   exceptions would let the cancelled job end `aborted`, never to run again (an execution left
   `running`, a received event never processed). `RetryAfterShutdown` wraps every task's
-  strategy (`jobs.py`) so that a cancelled job goes back to `todo` at once.
+  strategy (`jobs/app.py`) so that a cancelled job goes back to `todo` at once.
 
 Re-running is safe for every task: a delivery job checks its delivery's version, a flow run
 resends the same `Idempotency-Key`s, and the periodic tasks are idempotent.
