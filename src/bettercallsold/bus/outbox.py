@@ -27,22 +27,10 @@ from bettercallsold.bus import repository
 from bettercallsold.bus.dispatch import fan_out
 from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.bus.models import PlatformEvent
+from bettercallsold.catalogue import EVENT_TYPES
 from bettercallsold.jobs.deferral import BACKLOG_CAP
 from bettercallsold.ports import EventRecord, event_intake
 from bettercallsold.types import TenantContext, utcnow
-
-EVENT_TYPES = (
-    "customer.created",
-    "customer.updated",
-    "product.created",
-    "product.updated",
-    "product.deleted",
-    "order.created",
-    "order.status_changed",
-    "notification.sent",
-    "task.created",
-    "task.assigned",
-)
 
 
 def new_event_id() -> str:

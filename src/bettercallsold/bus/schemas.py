@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from bettercallsold.bus.outbox import EVENT_TYPES
+from bettercallsold.catalogue import EVENT_TYPES
 from bettercallsold.http.inputs import StorableModel
 
 SubscriptionStatus = Literal["active", "paused"]

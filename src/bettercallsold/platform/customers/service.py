@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.outbox import record_event
-from bettercallsold.http.pagination import PageRequest, page_of, paginate
+from bettercallsold.http.pagination import PageRequest
 from bettercallsold.platform.customers.models import Customer
 from bettercallsold.platform.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
-from bettercallsold.platform.ownership import get_owned
+from bettercallsold.platform.ownership import apply_changes, get_owned, list_owned
 from bettercallsold.platform.rows import insert_row
 from bettercallsold.types import TenantContext
 
@@ -42,29 +41,18 @@ async def get_customer(
 async def list_customers(
     session: AsyncSession, context: TenantContext, page: PageRequest
 ) -> tuple[list[CustomerOut], str | None]:
-    statement = paginate(
-        select(Customer).where(Customer.tenant_id == context.tenant_id),
-        page,
-        Customer.created_at,
-        Customer.id,
-    )
-    rows, cursor = page_of((await session.scalars(statement)).all(), page)
-    return [CustomerOut.model_validate(row) for row in rows], cursor
+    return await list_owned(session, Customer, CustomerOut, context.tenant_id, page)
 
 
 async def update_customer(
     session: AsyncSession, context: TenantContext, customer_id: uuid.UUID, body: CustomerUpdate
 ) -> CustomerOut:
     customer = await get_owned(session, Customer, context.tenant_id, customer_id, for_update=True)
-    changes = body.model_dump(exclude_unset=True)
-    for field, value in changes.items():
-        if value is None and field == "tags":
-            value = []  # null clears what can be cleared (a null name or price is a 422)
-        setattr(customer, field, value)
+    changed = apply_changes(customer, body.model_dump(exclude_unset=True))
     await session.flush()
     await session.refresh(customer)
     out = CustomerOut.model_validate(customer)
     payload = customer_event_payload(out)
-    payload["changed_fields"] = sorted(changes)
+    payload["changed_fields"] = changed
     await record_event(session, context, "customer.updated", payload)
     return out

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.outbox import record_event
 from bettercallsold.errors import Conflict
-from bettercallsold.http.pagination import PageRequest, page_of, paginate
-from bettercallsold.platform.ownership import get_owned
+from bettercallsold.http.pagination import PageRequest
+from bettercallsold.platform.ownership import apply_changes, get_owned, list_owned
 from bettercallsold.platform.products.models import Product
 from bettercallsold.platform.products.schemas import ProductCreate, ProductOut, ProductUpdate
 from bettercallsold.types import TenantContext
@@ -58,30 +57,19 @@ async def get_product(
 async def list_products(
     session: AsyncSession, context: TenantContext, page: PageRequest
 ) -> tuple[list[ProductOut], str | None]:
-    statement = paginate(
-        select(Product).where(Product.tenant_id == context.tenant_id),
-        page,
-        Product.created_at,
-        Product.id,
-    )
-    rows, cursor = page_of((await session.scalars(statement)).all(), page)
-    return [ProductOut.model_validate(row) for row in rows], cursor
+    return await list_owned(session, Product, ProductOut, context.tenant_id, page)
 
 
 async def update_product(
     session: AsyncSession, context: TenantContext, product_id: uuid.UUID, body: ProductUpdate
 ) -> ProductOut:
     product = await get_owned(session, Product, context.tenant_id, product_id, for_update=True)
-    changes = body.model_dump(exclude_unset=True)
-    for field, value in changes.items():
-        if value is None and field == "tags":
-            value = []  # null clears what can be cleared (a null name or price is a 422)
-        setattr(product, field, value)
+    changed = apply_changes(product, body.model_dump(exclude_unset=True))
     await _flush_product(session)
     await session.refresh(product)
     out = ProductOut.model_validate(product)
     payload = product_event_payload(out)
-    payload["changed_fields"] = sorted(changes)
+    payload["changed_fields"] = changed
     await record_event(session, context, "product.updated", payload)
     return out
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.bus.outbox import record_event
-from bettercallsold.http.pagination import PageRequest, page_of, paginate
-from bettercallsold.platform.ownership import get_owned
+from bettercallsold.http.pagination import PageRequest
+from bettercallsold.platform.ownership import get_owned, list_owned
 from bettercallsold.platform.rows import insert_row
 from bettercallsold.platform.tasks.models import StaffTask
 from bettercallsold.platform.tasks.schemas import TaskAssign, TaskCreate, TaskOut
@@ -39,14 +38,7 @@ async def get_task(session: AsyncSession, context: TenantContext, task_id: uuid.
 async def list_tasks(
     session: AsyncSession, context: TenantContext, page: PageRequest
 ) -> tuple[list[TaskOut], str | None]:
-    statement = paginate(
-        select(StaffTask).where(StaffTask.tenant_id == context.tenant_id),
-        page,
-        StaffTask.created_at,
-        StaffTask.id,
-    )
-    rows, cursor = page_of((await session.scalars(statement)).all(), page)
-    return [TaskOut.model_validate(row) for row in rows], cursor
+    return await list_owned(session, StaffTask, TaskOut, context.tenant_id, page)
 
 
 async def assign_task(
