@@ -34,7 +34,7 @@ _RETRY = procrastinate.RetryStrategy(
 )
 
 
-@blueprint.task(name="run_execution", queue=queues.EXECUTIONS, pass_context=True, retry=_RETRY)
+@blueprint.task(name="automation:run_execution", queue=queues.EXECUTIONS, pass_context=True, retry=_RETRY)
 async def run_execution(context: procrastinate.JobContext, execution_id: str) -> None:
     """Run one flow execution; a receiver that does not answer retries it with the same keys."""
     runtime, run_id = job_runtime(context), uuid.UUID(execution_id)
@@ -72,7 +72,7 @@ async def run_purge(runtime: Runtime, *, batch: int = PURGE_BATCH) -> int:
 
 @blueprint.periodic(cron="47 * * * *")
 @blueprint.task(
-    name="purge_received_events",
+    name="automation:purge_received_events",
     queue=queues.MAINTENANCE,
     pass_context=True,
     queueing_lock="automation:purge_received_events",
@@ -99,7 +99,7 @@ async def run_schedule_tick(runtime: Runtime) -> int:
 
 @blueprint.periodic(cron="* * * * *")
 @blueprint.task(
-    name="schedule_tick",
+    name="automation:schedule_tick",
     queue=queues.MAINTENANCE,
     pass_context=True,
     queueing_lock="automation:schedule_tick",

@@ -30,7 +30,7 @@ _INFRASTRUCTURE_RETRY = procrastinate.RetryStrategy(max_attempts=16, exponential
 
 
 @blueprint.task(
-    name="deliver", queue=DELIVERIES_QUEUE, pass_context=True, retry=_INFRASTRUCTURE_RETRY
+    name="bus:deliver", queue=DELIVERIES_QUEUE, pass_context=True, retry=_INFRASTRUCTURE_RETRY
 )
 async def deliver(context: procrastinate.JobContext, delivery_id: str, version: int) -> None:
     """One attempt at one webhook delivery."""
@@ -61,7 +61,7 @@ async def run_purge(runtime: Runtime, *, batch: int = PURGE_BATCH) -> int:
 
 @blueprint.periodic(cron="41 * * * *")
 @blueprint.task(
-    name="purge_history",
+    name="bus:purge_history",
     queue=queues.MAINTENANCE,
     pass_context=True,
     queueing_lock="bus:purge_history",

@@ -23,13 +23,15 @@ from bettercallsold.jobs.maintenance import blueprint as maintenance_tasks
 from bettercallsold.jobs.recovery import retry_after_shutdown
 from bettercallsold.receiver.tasks import blueprint as receiver_tasks
 
-BLUEPRINTS: tuple[tuple[str, procrastinate.Blueprint], ...] = (
-    ("bus", bus_tasks),
-    ("automation", automation_tasks),
-    ("receiver", receiver_tasks),
-    ("maintenance", maintenance_tasks),
+BLUEPRINTS: tuple[procrastinate.Blueprint, ...] = (
+    bus_tasks,
+    automation_tasks,
+    receiver_tasks,
+    maintenance_tasks,
 )
-_namespaced: set[str] = set()
+"""Each blueprint names its tasks in full (`bus:deliver`): procrastinate's `add_tasks_from`
+would rename them in place, once per process, which a second app (tests build several) would
+have to undo."""
 
 
 def _pool_without_check_query(**options: Any) -> psycopg_pool.AsyncConnectionPool:
@@ -45,12 +47,9 @@ async def _check_socket(connection: psycopg.AsyncConnection[Any]) -> None:
 
 
 def make_job_app(database_url: str, *, pool_min: int = 1, pool_max: int = 10) -> procrastinate.App:
-    """A job app on `database_url` with every feature's tasks (and periodic tasks).
-
-    procrastinate's `add_tasks_from` renames a blueprint's tasks in place (`deliver` →
-    `bus:deliver`), so it runs once per process; later apps (tests build several) register
-    the already-namespaced tasks as they are.
-    """
+    """A job app on `database_url` with every feature's tasks (and periodic tasks). The tasks
+    are bound to the newest app built (procrastinate's tasks are module-level objects): one per
+    process outside the tests."""
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_url(database_url),
         min_size=pool_min,
@@ -58,12 +57,10 @@ def make_job_app(database_url: str, *, pool_min: int = 1, pool_max: int = 10) ->
         pool_factory=_pool_without_check_query,
     )
     app = procrastinate.App(connector=connector)
-    for namespace, blueprint in BLUEPRINTS:
-        if namespace not in _namespaced:
-            app.add_tasks_from(blueprint, namespace=namespace)
-            _namespaced.add(namespace)
-            continue
+    for blueprint in BLUEPRINTS:
         app.tasks.update(blueprint.tasks)
+        for task in blueprint.tasks.values():
+            task.blueprint = app
         for periodic_task in blueprint.periodic_registry.periodic_tasks.values():
             app.periodic_registry.register_task(
                 task=periodic_task.task,

@@ -28,7 +28,7 @@ RECOVERY_PRIORITY = 100
 
 @blueprint.periodic(cron=RECOVERY_CRON)
 @blueprint.task(
-    name="recover_stalled_jobs",
+    name="maintenance:recover_stalled_jobs",
     queue=MAINTENANCE_QUEUE,
     pass_context=True,
     queueing_lock="maintenance:recover_stalled_jobs",
@@ -51,7 +51,7 @@ ASSERTION_PURGE_CRON = "* * * * *"
 
 @blueprint.periodic(cron=ASSERTION_PURGE_CRON)
 @blueprint.task(
-    name="purge_spent_assertions",
+    name="maintenance:purge_spent_assertions",
     queue=MAINTENANCE_QUEUE,
     pass_context=True,
     queueing_lock="maintenance:purge_spent_assertions",

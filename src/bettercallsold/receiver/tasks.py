@@ -35,7 +35,7 @@ async def run_purge(runtime: Runtime) -> int:
 
 @blueprint.periodic(cron="17 * * * *")
 @blueprint.task(
-    name="purge_keys",
+    name="receiver:purge_keys",
     queue=queues.MAINTENANCE,
     pass_context=True,
     queueing_lock="receiver:purge_keys",
