@@ -89,9 +89,9 @@ class Server:
             cwd=ROOT,
             capture_output=True,
             text=True,
-            check=True,
             timeout=60,
         )
+        assert done.returncode == 0, f"bcs tenants create failed:\n{done.stderr[-2000:]}"
         issued = json.loads(done.stdout.strip().splitlines()[-1])
         return issued["tenant_id"], issued["api_token"]
 

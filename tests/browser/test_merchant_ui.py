@@ -261,16 +261,14 @@ def test_a_failed_run_is_said_plainly_once_with_its_payload(page: Page, server: 
     )
     check_page(page, "25-execution-failed")
     page.click("#run-again")
-    expect(page.locator("#run-started")).to_contain_text("The flow started")
+    expect(page.locator("#run-started")).to_contain_text("The re-run started")
     with server.api(token) as api:
         runs = api.get("/plugins/automation/executions", params={"flow_id": flow_id}).json()
     assert len(runs["items"]) == 2
     assert {run["trigger_data"]["order_id"] for run in runs["items"]} == {ORDER}
 
 
-def test_a_failed_delivery_names_its_subscriber_and_retries_now(
-    page: Page, server: Server
-) -> None:
+def test_a_failed_delivery_names_its_subscriber_and_retries_now(page: Page, server: Server) -> None:
     """Item 9: which subscriber each delivery went to, and "Retry now" on a failed one."""
     _, token = server.create_tenant()
     with server.api(token) as api:
@@ -403,9 +401,7 @@ def test_the_variable_picker_offers_steps_loop_items_filters_and_a_preview(
     page.locator("#trigger-fields .chip[data-filter]", has_text="money").click()
     expect(message).to_have_value("{{item.quantity | money}}")
     expect(page.locator("#template-preview")).to_contain_text("filters are applied")
-    expect(page.locator("#trigger-fields .filters-help")).to_contain_text(
-        "a number as an amount"
-    )
+    expect(page.locator("#trigger-fields .filters-help")).to_contain_text("a number as an amount")
     # Outside the loop, no loop item is offered.
     page.locator(".step[data-step-id=action_1] [name$='.p.title']").focus()
     expect(page.locator("#picker-loop")).to_be_hidden()

@@ -33,6 +33,7 @@ def test_reorder_two_steps_and_save(page: Page, server: Server) -> None:
     assert _order(page) == ["condition_1", "action_1", "action_2"]
 
     # Drag action_2 by its handle above action_1.
+    page.locator(".step[data-step-id=action_1]").evaluate("el => el.scrollIntoView()")
     handle = page.locator(".step[data-step-id=action_2] .step-handle")
     target = page.locator(".step[data-step-id=action_1]").bounding_box()
     assert target is not None
@@ -75,3 +76,36 @@ def test_an_invalid_step_is_flagged_where_it_is(page: Page, server: Server) -> N
     expect(page.locator(".alert-error")).to_contain_text("not saved")
     expect(card.locator(".field-error")).to_be_visible()
     screenshot(page, "10-builder-validation")
+
+
+def test_a_step_dropped_beside_the_line_mid_flow_lands_there(page: Page, server: Server) -> None:
+    """Issue 25, item 11: dropped beside the flow's line next to the third step, a new step
+    landed at the top of the flow (SortableJS's "left of the list" rule)."""
+    _, token = server.create_tenant()
+    with server.api(token) as api:
+        created = api.post(
+            "/plugins/automation/flows",
+            json={
+                "name": "Welcome New Customer",
+                "trigger_event": "customer.created",
+                "flow_definition": {"steps": SEED_STEPS},
+            },
+        )
+        flow_id = created.json()["id"]
+    log_in(page, token)
+    page.goto(f"/flows/{flow_id}")
+    target = page.locator(".step[data-step-id=action_2]")
+    target.evaluate("el => el.scrollIntoView({block: 'center'})")
+    steps = page.locator("#flow-steps").bounding_box()
+    box = target.bounding_box()
+    assert steps is not None
+    assert box is not None
+    # Beside the upper part of action_2, between the flow's line and the card.
+    drag(
+        page,
+        page.locator("#palette-actions [data-action-type=create_notification]"),
+        steps["x"] + 3,
+        box["y"] + 12,
+    )
+    expect(page.locator(".step[data-step-id=action_3]:not(.loading)")).to_have_count(1)
+    assert _order(page) == ["condition_1", "action_1", "action_3", "action_2"]

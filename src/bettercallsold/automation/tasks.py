@@ -34,7 +34,9 @@ _RETRY = procrastinate.RetryStrategy(
 )
 
 
-@blueprint.task(name="automation:run_execution", queue=queues.EXECUTIONS, pass_context=True, retry=_RETRY)
+@blueprint.task(
+    name="automation:run_execution", queue=queues.EXECUTIONS, pass_context=True, retry=_RETRY
+)
 async def run_execution(context: procrastinate.JobContext, execution_id: str) -> None:
     """Run one flow execution; a receiver that does not answer retries it with the same keys."""
     runtime, run_id = job_runtime(context), uuid.UUID(execution_id)

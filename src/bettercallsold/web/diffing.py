@@ -52,8 +52,10 @@ def side_by_side(old: list[str], new: list[str]) -> list[DiffRow]:
             before = left[index] if index < len(left) else None
             after = right[index] if index < len(right) else None
             kind: Kind = (
-                "changed" if before is not None and after is not None
-                else "removed" if before is not None
+                "changed"
+                if before is not None and after is not None
+                else "removed"
+                if before is not None
                 else "added"
             )
             rows.append(DiffRow(kind, before, after))

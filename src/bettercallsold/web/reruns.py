@@ -55,9 +55,14 @@ def action_words(actions: Any) -> list[str]:
     for action in actions if isinstance(actions, list) else []:
         if not isinstance(action, dict):
             continue
-        payload = action.get("payload") if isinstance(action.get("payload"), dict) else {}
+        raw = action.get("payload")
+        payload: dict[str, Any] = raw if isinstance(raw, dict) else {}
         target = next(
-            (str(payload[key]) for key in ("to", "title", "message", "id", "url") if payload.get(key)),
+            (
+                str(payload[key])
+                for key in ("to", "title", "message", "id", "url")
+                if payload.get(key)
+            ),
             "",
         )
         text = humanize(str(action.get("action_type") or "action"))
