@@ -9,13 +9,15 @@ template parses and reads only the trigger, the time and the results of earlier 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
+import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bettercallsold.automation.conditions import (
@@ -30,11 +32,14 @@ from bettercallsold.automation.templates import LOOP_ROOTS, ROOTS, check_templat
 from bettercallsold.catalogue import ACTIONS, EVENT_TYPES, ActionSpec, action_spec
 
 FLOW_STATUSES = ("active", "paused", "draft")
-MAX_STEPS = 50
+MAX_STEPS = 500
 MAX_STEP_ID = 100
 MAX_DEFINITION_BYTES = 256 * 1024
 """The contract's limits on what one tenant may save: checked before anything is parsed."""
 MAX_TEMPLATE_CHARS = 10_000
+MAX_TEMPLATES = 500
+"""Strings with markup in one flow: each is parsed at save and by every execution (a parse
+cache holds 512), so their number, not only their size, bounds what a flow costs."""
 MAX_VALUE_ITEMS = 1_000
 MAX_NESTING = 5
 """Blocks (`if` branches, loop bodies) inside blocks, and test groups inside groups."""
@@ -42,6 +47,7 @@ MAX_TEST_DEPTH = 5
 MAX_WAIT = timedelta(days=365)
 SCHEDULE_TRIGGER = "schedule"
 TRIGGER_TYPES = (*EVENT_TYPES, SCHEDULE_TRIGGER)
+T = TypeVar("T")
 _STEP_ID = re.compile(r"[A-Za-z0-9_-]+")
 _Report = Callable[[str, str], None]
 """Records a problem of the step being checked: (field, message)."""
@@ -209,19 +215,28 @@ def _count_steps(steps: list[Any]) -> int:
 _BODIES = ("then", "else", "steps")
 
 
+@dataclass
+class _Tally:
+    """The templates of the whole flow, counted as they are checked."""
+
+    templates: int = 0
+    over: bool = False
+
+
 @dataclass(frozen=True)
 class _Scope:
     """What a step may read: the loops around it (`item`, `loop`) and its nesting depth."""
 
     loops: int = 0
     depth: int = 0
+    tally: _Tally = field(default_factory=_Tally)
 
     @property
     def roots(self) -> frozenset[str]:
         return ROOTS | LOOP_ROOTS if self.loops else ROOTS
 
     def inside(self, *, loop: bool) -> _Scope:
-        return _Scope(self.loops + (1 if loop else 0), self.depth + 1)
+        return _Scope(self.loops + (1 if loop else 0), self.depth + 1, self.tally)
 
 
 class _StepChecker:
@@ -504,6 +519,15 @@ def _check_text(
             where, f"a template has at most {MAX_TEMPLATE_CHARS} characters, this one {len(text)}"
         )
         return  # never parsed: its length is the problem
+    if not _is_template(text):
+        return
+    tally = scope.tally
+    tally.templates += 1
+    if tally.templates > MAX_TEMPLATES:
+        if not tally.over:  # said once, at the first one past the limit; none parsed after
+            tally.over = True
+            problem(where, f"a flow has at most {MAX_TEMPLATES} templates ({{{{ }}}} or {{% %}})")
+        return
     for message in check_template(text, earlier_actions, roots=scope.roots):
         problem(where, message)
 
@@ -569,3 +593,10 @@ def _templated(payload: Any, location: tuple[int | str, ...]) -> bool:
 
 def _is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+async def off_the_loop(function: Callable[..., T], *args: Any) -> T:
+    """Run a flow's validation in a worker thread: parsing up to `MAX_TEMPLATES` templates of a
+    tenant's flow takes a few hundred milliseconds at worst, which must not hold up the event
+    loop that serves everyone else's requests."""
+    return await anyio.to_thread.run_sync(functools.partial(function, *args))

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation import repository
-from bettercallsold.automation.definition import validate_flow
+from bettercallsold.automation.definition import off_the_loop, validate_flow
 from bettercallsold.automation.engine import PreparedAction, RunOptions, run_flow
 from bettercallsold.automation.errors import FlowNotFound, InvalidFlow
 from bettercallsold.automation.flows import problem_location
@@ -58,7 +58,7 @@ async def dry_run(
         body.payload if body.payload is not None else EVENT_SAMPLES.get(flow.trigger_event, {})
     )
     raw = body.flow_definition if body.flow_definition is not None else flow.flow_definition
-    definition, problems = validate_flow(flow.trigger_event, raw)
+    definition, problems = await off_the_loop(validate_flow, flow.trigger_event, raw)
     if definition is None or problems:
         raise InvalidFlow([(problem_location(p), p.message) for p in problems])
     options = RunOptions(clock=now, simulate_waits=True, max_for_each_items=max_for_each_items)

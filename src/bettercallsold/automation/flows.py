@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bettercallsold.automation import interests, repository, schedules, versions
-from bettercallsold.automation.definition import FlowProblem, validate_flow
+from bettercallsold.automation.definition import FlowProblem, off_the_loop, validate_flow
 from bettercallsold.automation.errors import FlowNotFound, InvalidFlow
 from bettercallsold.automation.models import AutomationFlow
 from bettercallsold.automation.schemas import (
@@ -64,7 +64,7 @@ def _next_run(flow: AutomationFlow) -> datetime | None:
 
 
 async def create_flow(session: AsyncSession, tenant_id: uuid.UUID, body: FlowCreate) -> FlowOut:
-    check_flow(body.trigger_event, body.flow_definition, body.schedule)
+    await off_the_loop(check_flow, body.trigger_event, body.flow_definition, body.schedule)
     flow = AutomationFlow(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
@@ -154,7 +154,8 @@ async def _apply(
     if trigger_event != schedules.SCHEDULE_TRIGGER and flow.schedule is not None:
         changes.setdefault("schedule", None)  # a flow that is no longer scheduled has none
     if {"trigger_event", "flow_definition", "schedule"} & changes.keys():
-        check_flow(
+        await off_the_loop(
+            check_flow,
             trigger_event,
             changes.get("flow_definition", flow.flow_definition),
             changes.get("schedule", flow.schedule),

@@ -36,7 +36,7 @@ from bettercallsold.automation.budget import (
     Budget,
     BudgetExceeded,
 )
-from bettercallsold.automation.definition import FlowDefinition, validate_flow
+from bettercallsold.automation.definition import FlowDefinition, off_the_loop, validate_flow
 from bettercallsold.automation.dryrun import simulate_action
 from bettercallsold.automation.engine import PreparedAction, RunOptions, Send, run_flow
 from bettercallsold.automation.errors import FlowNotFound, InvalidFlow
@@ -79,7 +79,7 @@ async def replay(
     if flow is None:
         raise FlowNotFound()
     raw = body.flow_definition if body.flow_definition is not None else flow.flow_definition
-    definition, problems = validate_flow(flow.trigger_event, raw)
+    definition, problems = await off_the_loop(validate_flow, flow.trigger_event, raw)
     if definition is None or problems:
         raise InvalidFlow([(problem_location(p), p.message) for p in problems])
     since = body.since

@@ -31,6 +31,7 @@ connections from the same pool, and a waiting duplicate must not starve them.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -154,8 +155,15 @@ async def _perform(
     if problem is not None:
         return results.invalid_payload(event.action_type, problem)
     if spec.outside:
+        # Without a step id (a batch posted by hand), the key still names this one action: by
+        # its batch key and position when the batch has one, else it is new for every call.
+        step_key = event.step_id or (
+            action_key(execution.id, lease.ref.key, len(done))
+            if lease is not None
+            else f"unkeyed-{uuid.uuid4().hex}"
+        )
         return await outside.perform(
-            runtime.http, outside.guard(runtime), execution.id, event.step_id, event.payload
+            runtime.http, outside.guard(runtime), execution.id, step_key, event.payload
         )
     if lease is not None and lease.marked != len(done):
         async with runtime.sessionmaker() as session, session.begin():

@@ -108,10 +108,51 @@ async def test_worst_cases_answer_fast_and_healthz_never_waits(
         ],
     )
     unclosed = {"steps": [task_action("a", "{{" * 5_000)]}
+    distinct = " ".join(["{{ trigger.name | upcase }}", "{{ trigger.email | default: 'x' }}"] * 4)
+    many_templates = {
+        "steps": [
+            {
+                "id": f"a{i}",
+                "type": "action",
+                "action_type": "create_task",
+                "payload_template": {
+                    "title": f"{i} {distinct}",
+                    "description": f"{i} {{% for t in trigger.tags %}}{{{{t}}}}{{% endfor %}}",
+                },
+            }
+            for i in range(250)  # 500 templates, none the same: the most a flow may hold
+        ]
+    }
+    too_many = {
+        "steps": [
+            {
+                "id": f"a{i}",
+                "type": "action",
+                "action_type": "update_customer",
+                "payload_template": {
+                    "id": "{{trigger.id}}",
+                    "tags": [f"{{{{trigger.t{i}_{j}}}}}" for j in range(200)],
+                },
+            }
+            for i in range(50)
+        ]
+    }
     attacks: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
         "unclosed markup": lambda: tenant.http.post(
             FLOWS,
             json={"name": "x", "trigger_event": "customer.created", "flow_definition": unclosed},
+        ),
+        "500 distinct templates": lambda: tenant.http.post(
+            FLOWS,
+            json={
+                "name": "many",
+                "trigger_event": "customer.created",
+                "flow_definition": many_templates,
+            },
+        ),
+        "10,000 templates": lambda: tenant.http.post(
+            FLOWS,
+            json={"name": "x", "trigger_event": "customer.created", "flow_definition": too_many},
         ),
         "loops": lambda: tenant.http.post(f"{FLOWS}/{looping}/test", json={"payload": {}}),
         "sort_natural": lambda: tenant.http.post(
@@ -130,6 +171,8 @@ async def test_worst_cases_answer_fast_and_healthz_never_waits(
     }
     expected = {
         "unclosed markup": 422,
+        "500 distinct templates": 201,
+        "10,000 templates": 422,
         "loops": 200,
         "sort_natural": 200,
         "sorts in loops": 200,

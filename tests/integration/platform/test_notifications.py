@@ -97,6 +97,16 @@ class TestSendSms:
 
 
 class TestSendChannelMessage:
+    async def test_a_message_on_the_email_channel_answers_its_message(
+        self, tenant: TenantHandle
+    ) -> None:
+        sent = await create(
+            tenant.http, "/api/notifications", {"message": "hello", "channel": "email"}
+        )
+        assert (sent["channel"], sent["message"], sent["body"]) == ("email", "hello", "hello")
+        read = (await tenant.http.get(f"/api/notifications/{sent['id']}")).json()
+        assert read["message"] == "hello"
+
     async def test_answers_201_on_the_named_channel(
         self, tenant: TenantHandle, runtime: Runtime
     ) -> None:

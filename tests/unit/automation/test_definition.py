@@ -149,10 +149,12 @@ class TestFlowLevelProblems:
         assert parsed is None
         assert [(p.step_id, p.field) for p in problems] == [(None, "steps")]
 
-    def test_at_most_fifty_steps(self) -> None:
+    def test_at_most_max_steps(self) -> None:
         steps = [action(f"a{index}") for index in range(MAX_STEPS + 1)]
         assert problems_of(*steps) == [
-            FlowProblem(None, "steps", "a flow has at most 50 steps, this one has 51")
+            FlowProblem(
+                None, "steps", f"a flow has at most {MAX_STEPS} steps, this one has {MAX_STEPS + 1}"
+            )
         ]
         assert problems_of(*steps[:MAX_STEPS]) == []
 

@@ -52,6 +52,7 @@ class NotificationOut(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def message(self) -> str | None:
-        """The text of an SMS or channel message under the name those endpoints take it by
-        (`body` holds it too); null for an email."""
-        return None if self.channel == "email" else self.body
+        """The text under the name the SMS and channel endpoints take it by (`body` holds it
+        too): a message posted to `/api/notifications` on the `email` channel answers it like
+        any other channel's; an email sent with a template and no body has none."""
+        return self.body
