@@ -33,32 +33,12 @@ from typing import Any
 
 from bettercallsold.automation.budget import charge_items
 from bettercallsold.automation.paths import resolve_path
+from bettercallsold.catalogue.operators import LIST_OPERATORS as LIST_OPERATORS
+from bettercallsold.catalogue.operators import OPERATORS as CATALOGUE_OPERATORS
+from bettercallsold.catalogue.operators import ORDERING_OPERATORS as ORDERING_OPERATORS
+from bettercallsold.catalogue.operators import UNARY_OPERATORS as UNARY_OPERATORS
 
-OPERATORS: frozenset[str] = frozenset(
-    {
-        "exists",
-        "not_exists",
-        "equals",
-        "not_equals",
-        "contains",
-        "not_contains",
-        "starts_with",
-        "ends_with",
-        "greater_than",
-        "greater_than_or_equal",
-        "less_than",
-        "less_than_or_equal",
-        "in",
-        "not_in",
-    }
-)
-UNARY_OPERATORS: frozenset[str] = frozenset({"exists", "not_exists"})
-"""The operators that take no `value`."""
-LIST_OPERATORS: frozenset[str] = frozenset({"in", "not_in"})
-"""The operators whose `value` is a list."""
-ORDERING_OPERATORS: frozenset[str] = frozenset(
-    {"greater_than", "greater_than_or_equal", "less_than", "less_than_or_equal"}
-)
+OPERATORS: frozenset[str] = frozenset(CATALOGUE_OPERATORS)
 _NEGATIONS = frozenset({"not_equals", "not_contains", "not_in"})
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")

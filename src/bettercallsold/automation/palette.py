@@ -6,32 +6,13 @@ tenant's, and the builder UI and the test panel read it before anything else.
 
 from __future__ import annotations
 
-from bettercallsold.automation.conditions import OPERATORS, UNARY_OPERATORS
 from bettercallsold.automation.definition import FLOW_STATUSES
 from bettercallsold.automation.schemas import CatalogueOut, EventSample, OperatorOut
 from bettercallsold.catalogue import ACTIONS, EVENT_SAMPLES
-
-_CONTRACT_ORDER = (
-    "exists",
-    "not_exists",
-    "equals",
-    "not_equals",
-    "contains",
-    "not_contains",
-    "starts_with",
-    "ends_with",
-    "greater_than",
-    "greater_than_or_equal",
-    "less_than",
-    "less_than_or_equal",
-    "in",
-    "not_in",
-)
+from bettercallsold.catalogue.operators import OPERATORS, UNARY_OPERATORS
 
 
 def describe_catalogue() -> CatalogueOut:
-    known = [name for name in _CONTRACT_ORDER if name in OPERATORS]
-    operators = known + sorted(OPERATORS - set(known))
     return CatalogueOut(
         actions=[spec.describe() for spec in ACTIONS.values()],
         events=[
@@ -40,7 +21,7 @@ def describe_catalogue() -> CatalogueOut:
         ],
         operators=[
             OperatorOut(operator=name, takes_value=name not in UNARY_OPERATORS)
-            for name in operators
+            for name in OPERATORS
         ],
         statuses=list(FLOW_STATUSES),
     )

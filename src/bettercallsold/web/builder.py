@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bettercallsold.web.palette import UNARY_OPERATORS, ActionKind, Palette, PayloadField
+from bettercallsold.catalogue.operators import UNARY_OPERATORS
+from bettercallsold.web.palette import ActionKind, Palette, PayloadField
 from bettercallsold.web.wording import humanize, validation_message
 
 _UID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")

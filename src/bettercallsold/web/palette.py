@@ -10,25 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-OPERATORS: tuple[str, ...] = (
-    "exists",
-    "not_exists",
-    "equals",
-    "not_equals",
-    "contains",
-    "not_contains",
-    "starts_with",
-    "ends_with",
-    "greater_than",
-    "greater_than_or_equal",
-    "less_than",
-    "less_than_or_equal",
-    "in",
-    "not_in",
-)
-"""The contract's operators, used only when the catalogue does not list its own."""
-
-UNARY_OPERATORS = frozenset({"exists", "not_exists"})
+from bettercallsold.catalogue.operators import OPERATORS
 
 
 @dataclass(frozen=True)
