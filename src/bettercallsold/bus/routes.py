@@ -137,6 +137,19 @@ async def redeliver(delivery_id: uuid.UUID, session: SessionDep, context: Tenant
     return await service.redeliver(session, context, delivery_id)
 
 
+@webhooks.post(
+    "/subscriptions/{subscription_id}/test",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_errors(401, 404, 409),
+)
+async def send_test_event(
+    subscription_id: uuid.UUID, session: SessionDep, context: TenantDep
+) -> DeliveryOut:
+    """Queue a signed `webhook.test` event to this subscription only (whatever its event
+    types); the answer is its delivery, followed like any other."""
+    return await service.send_test_event(session, context, subscription_id)
+
+
 @events.get("", responses=_errors(401))
 async def list_stored_events(
     session: SessionDep,

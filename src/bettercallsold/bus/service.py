@@ -20,7 +20,8 @@ from bettercallsold.bus.errors import (
     SubscriptionPaused,
     WebhookUrlRefused,
 )
-from bettercallsold.bus.models import WebhookDelivery, WebhookSubscription
+from bettercallsold.bus.models import PlatformEvent, WebhookDelivery, WebhookSubscription
+from bettercallsold.bus.outbox import new_event_id
 from bettercallsold.bus.schemas import (
     AttemptOut,
     DeliveryOut,
@@ -33,6 +34,7 @@ from bettercallsold.bus.schemas import (
 from bettercallsold.bus.signing import new_secret
 from bettercallsold.http.pagination import PageRequest
 from bettercallsold.outbound import Resolver, UnresolvableHost, UrlRefused, check_url
+from bettercallsold.ports import EventRecord
 from bettercallsold.types import TenantContext, utcnow
 
 
@@ -209,3 +211,43 @@ async def redeliver(
     await session.flush()
     await session.refresh(delivery)
     return (await _with_attempts(session, [delivery]))[0]
+
+
+TEST_EVENT_TYPE = "webhook.test"
+"""Not a platform event: a delivery a merchant asks for, to see a subscriber answer."""
+
+
+async def send_test_event(
+    session: AsyncSession, context: TenantContext, subscription_id: uuid.UUID
+) -> DeliveryOut:
+    """Queue a signed `webhook.test` event to this one subscription (whatever its event types),
+    delivered and retried like any other, so a merchant sees at once whether the subscriber
+    answers. A paused subscription is a 409."""
+    subscription = await _owned_subscription(session, context, subscription_id)
+    if subscription.status != "active":
+        raise SubscriptionPaused("the subscription is paused; resume it to send a test event")
+    event = PlatformEvent(
+        id=new_event_id(),
+        tenant_id=context.tenant_id,
+        event_type=TEST_EVENT_TYPE,
+        payload={
+            "message": "A test event from BetterCallSold",
+            "subscription_id": str(subscription.id),
+        },
+        causation_execution_id=None,
+        causation_depth=0,
+        occurred_at=utcnow(),
+    )
+    session.add(event)
+    await session.flush()
+    record = EventRecord(
+        event_id=event.id,
+        tenant_id=event.tenant_id,
+        event_type=event.event_type,
+        payload=event.payload,
+        occurred_at=event.occurred_at,
+        causation_execution_id=None,
+        causation_depth=0,
+    )
+    [delivery_id] = await dispatch.fan_out(session, record, [subscription.id], waiting=0)
+    return await get_delivery(session, context, delivery_id)

@@ -102,6 +102,7 @@ async def _subscriptions_card(
     created: dict[str, Any] | None = None,
     form_error: str = "",
     status_code: int = 200,
+    test_sent: object = None,
 ) -> HTMLResponse:
     subscriptions, _ = await api.list_items(SUBSCRIPTIONS, max_pages=5)
     return render(
@@ -113,6 +114,7 @@ async def _subscriptions_card(
         created=created,
         form_error=form_error,
         status_code=status_code,
+        test_sent=str(test_sent) if test_sent is not None else "",
     )
 
 
@@ -152,6 +154,23 @@ async def subscription_status(
             raise HTTPException(404, "no such subscription") from exc
         raise
     return await _subscriptions_card(request, session, api)
+
+
+@router.post("/subscriptions/{subscription_id}/test", response_class=HTMLResponse)
+async def send_test_event(
+    request: Request, subscription_id: ResourceId, session: SessionDep, api: ApiDep
+) -> HTMLResponse:
+    """Send a signed test event to this subscriber; its delivery shows below like any other."""
+    try:
+        await api.post(f"{SUBSCRIPTIONS}/{subscription_id}/test", {})
+    except ApiError as exc:
+        if exc.status_code == 404:
+            raise HTTPException(404, "no such subscription") from exc
+        if exc.status_code == 409:
+            message = "This subscription is paused: resume it to send a test event."
+            return await _subscriptions_card(request, session, api, form_error=message)
+        raise
+    return await _subscriptions_card(request, session, api, test_sent=subscription_id)
 
 
 @router.post("/subscriptions/{subscription_id}/delete", response_class=HTMLResponse)
