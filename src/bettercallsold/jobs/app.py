@@ -47,9 +47,11 @@ async def _check_socket(connection: psycopg.AsyncConnection[Any]) -> None:
 
 
 def make_job_app(database_url: str, *, pool_min: int = 1, pool_max: int = 10) -> procrastinate.App:
-    """A job app on `database_url` with every feature's tasks (and periodic tasks). The tasks
-    are bound to the newest app built (procrastinate's tasks are module-level objects): one per
-    process outside the tests."""
+    """A job app on `database_url` with every feature's tasks (and periodic tasks).
+
+    procrastinate's tasks are module-level objects bound to one app (the periodic deferrer
+    defers through it): the first app built in the process keeps them. Outside the tests a
+    process builds one; the tests' later apps share the session's, which stays open."""
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_url(database_url),
         min_size=pool_min,
@@ -60,7 +62,8 @@ def make_job_app(database_url: str, *, pool_min: int = 1, pool_max: int = 10) ->
     for blueprint in BLUEPRINTS:
         app.tasks.update(blueprint.tasks)
         for task in blueprint.tasks.values():
-            task.blueprint = app
+            if not isinstance(task.blueprint, procrastinate.App):
+                task.blueprint = app
         for periodic_task in blueprint.periodic_registry.periodic_tasks.values():
             app.periodic_registry.register_task(
                 task=periodic_task.task,
