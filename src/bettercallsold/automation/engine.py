@@ -88,9 +88,16 @@ class Memory:
     """Instance key → the wait's resume time (ISO 8601)."""
     pending: str | None = None
     """The wait the execution is stopped at (`POST .../resume` sets its time to now)."""
+    calling: JSON | None = None
+    """The outside call the execution is stopped at: `{step_id, action_type, payload}`."""
 
     def as_json(self) -> JSON:
-        return {"results": self.results, "waits": self.waits, "pending": self.pending}
+        return {
+            "results": self.results,
+            "waits": self.waits,
+            "pending": self.pending,
+            "calling": self.calling,
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> Memory:
@@ -100,6 +107,7 @@ class Memory:
             results=dict(data.get("results") or {}),
             waits=dict(data.get("waits") or {}),
             pending=data.get("pending"),
+            calling=data.get("calling"),
         )
 
 
@@ -393,6 +401,11 @@ class _Run:
         if not self.options.outside_inline and _is_outside(step.action_type):
             await self.flush()
             self.results.pop(key, None)
+            self.memory.calling = {
+                "step_id": key,
+                "action_type": step.action_type,
+                "payload": payload,
+            }
             raise _Calling(prepared)
         self.results[key] = {}  # its place in the order; filled when its batch is answered
         self.batch.append((prepared, step.id, report))

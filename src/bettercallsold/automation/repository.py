@@ -422,43 +422,83 @@ class Progress:
     steps: list[JSON]
     results: list[JSON]
     state: JSON
+    queue: str
+    task: str
+    """The job that makes the outside call the execution stopped at."""
+
+
+_PROGRESS = """
+    WITH recorded AS (
+        UPDATE automation_executions
+        SET steps = %(steps)s, execution_results = %(results)s, state = %(state)s,
+            updated_at = now()
+        WHERE id = %(id)s AND status = 'running'
+        RETURNING id
+    )
+    SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
+        %(queue)s, %(task)s, 0, NULL, NULL,
+        jsonb_build_object('execution_id', recorded.id::text), NULL
+    )::procrastinate_job_to_defer_v1])
+    FROM recorded
+"""
 
 
 async def record_progress(
     session: AsyncSession, execution_id: uuid.UUID, progress: Progress
 ) -> bool:
-    """What a running execution did so far (before an outside call); False if it had ended."""
+    """What a running execution did so far, and the job of the outside call it stopped at;
+    False if it had ended."""
     connection = await driver_connection(session)
-    cursor = await connection.execute(
-        """
-        UPDATE automation_executions
-        SET steps = %s, execution_results = %s, state = %s, updated_at = now()
-        WHERE id = %s AND status = 'running'
-        RETURNING id
-        """,
-        (Jsonb(progress.steps), Jsonb(progress.results), Jsonb(progress.state), execution_id),
-    )
+    parameters = {
+        "id": execution_id,
+        "steps": Jsonb(progress.steps),
+        "results": Jsonb(progress.results),
+        "state": Jsonb(progress.state),
+        "queue": progress.queue,
+        "task": progress.task,
+    }
+    cursor = await connection.execute(_PROGRESS, parameters)
     return await cursor.fetchone() is not None
 
 
-async def remember_result(
-    session: AsyncSession, execution_id: uuid.UUID, key: str, result: JSON
-) -> bool:
-    """Keep an outside call's result in the execution's memory: the next run reuses it."""
-    connection = await driver_connection(session)
-    cursor = await connection.execute(
-        """
+_REMEMBER = """
+    WITH remembered AS (
         UPDATE automation_executions
         SET state = jsonb_set(
                 jsonb_set(coalesce(state, '{}'), '{results}',
                           coalesce(state -> 'results', '{}')),
-                ARRAY['results', %s], %s),
+                ARRAY['results', %(key)s], %(result)s) - 'calling',
             updated_at = now()
-        WHERE id = %s AND status = 'running'
+        WHERE id = %(id)s AND status = 'running' AND state -> 'calling' ->> 'step_id' = %(key)s
         RETURNING id
-        """,
-        (key, Jsonb(result), execution_id),
     )
+    SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
+        %(queue)s, %(task)s, 0, NULL, NULL,
+        jsonb_build_object('execution_id', remembered.id::text), NULL
+    )::procrastinate_job_to_defer_v1])
+    FROM remembered
+"""
+
+
+async def remember_result(
+    session: AsyncSession,
+    execution_id: uuid.UUID,
+    key: str,
+    result: JSON,
+    queue: str,
+    task: str,
+) -> bool:
+    """Keep an outside call's result in the execution's memory (the next run reuses it) and
+    defer that run; False when the execution no longer waits for this call."""
+    connection = await driver_connection(session)
+    parameters = {
+        "id": execution_id,
+        "key": key,
+        "result": Jsonb(result),
+        "queue": queue,
+        "task": task,
+    }
+    cursor = await connection.execute(_REMEMBER, parameters)
     return await cursor.fetchone() is not None
 
 

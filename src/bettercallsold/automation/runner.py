@@ -47,6 +47,7 @@ from bettercallsold.types import JSON
 logger = logging.getLogger(__name__)
 
 RUN_EXECUTION_TASK = "automation:run_execution"
+OUTSIDE_CALL_TASK = "automation:make_outside_call"
 EXECUTIONS_QUEUE = queues.EXECUTIONS
 
 
@@ -103,22 +104,43 @@ async def run_execution(
 async def _run_in_process(
     runtime: Runtime, receiver: ActionReceiver, execution_id: uuid.UUID
 ) -> str | None:
-    """Each pass runs the execution in one transaction, up to its end, a wait, or an outside
-    call (`send_http_request`): that one is made after the commit, by the receiver, and its
-    answer remembered for the next pass. A crash during the call makes the job's retry call
-    again, with the same `Idempotency-Key`."""
-    while True:
-        passed = await _one_pass(runtime, receiver, execution_id)
-        if passed is None:
-            return None
-        outcome, ref = passed
-        if outcome.status != "calling" or outcome.call is None:
-            return outcome.status
-        call = outcome.call
-        result = await receiver.perform_outside(runtime, ref, call)
-        remembered = {"step_id": call.step_id, **result, "payload": call.payload}
-        async with runtime.sessionmaker() as session, session.begin():
-            await repository.remember_result(session, execution_id, call.step_id, remembered)
+    """Run the execution in one transaction, up to its end, a wait, or an outside call
+    (`send_http_request`): that one is its own job (`make_outside_call`), deferred in this
+    transaction, so the call is made after the commit and never inside a transaction."""
+    passed = await _one_pass(runtime, receiver, execution_id)
+    if passed is None:
+        return None
+    outcome, _ref = passed
+    return outcome.status
+
+
+async def make_outside_call(runtime: Runtime, execution_id: uuid.UUID) -> bool:
+    """The outside call a running execution stopped at, made by the receiver with no
+    transaction open; its answer is remembered and the execution's run job deferred, in one
+    transaction. False when there is nothing to call (it ended, or a twin job did it). A crash
+    during the call makes the job's retry call again, with the same `Idempotency-Key`."""
+    receiver = runtime.ports.receiver
+    if receiver is None:  # over HTTP the receiver makes such calls inline
+        return False
+    async with read_session(runtime.sessionmaker) as session:
+        execution = await repository.get_execution(session, execution_id)
+    if execution is None or execution.status != "running":
+        return False
+    calling = Memory.from_json(execution.state).calling
+    if not calling:
+        return False
+    ref = ExecutionRef(
+        execution.id, execution.tenant_id, execution.causation_depth, execution.root_event_id
+    )
+    call = PreparedAction(
+        str(calling["step_id"]), str(calling["action_type"]), calling.get("payload")
+    )
+    result = await receiver.perform_outside(runtime, ref, call)
+    remembered = {"step_id": call.step_id, **result, "payload": call.payload}
+    async with runtime.sessionmaker() as session, session.begin():
+        return await repository.remember_result(
+            session, execution_id, call.step_id, remembered, EXECUTIONS_QUEUE, RUN_EXECUTION_TASK
+        )
 
 
 async def _one_pass(
@@ -213,7 +235,11 @@ async def _record(session: AsyncSession, execution_id: uuid.UUID, outcome: Outco
     outside call; False if it had ended."""
     if outcome.status == "calling":
         progress = repository.Progress(
-            steps=outcome.steps, results=outcome.results, state=outcome.memory.as_json()
+            steps=outcome.steps,
+            results=outcome.results,
+            state=outcome.memory.as_json(),
+            queue=EXECUTIONS_QUEUE,
+            task=OUTSIDE_CALL_TASK,
         )
         return await repository.record_progress(session, execution_id, progress)
     if outcome.status == "waiting" and outcome.resume_at is not None:

@@ -54,6 +54,15 @@ async def run_execution(context: procrastinate.JobContext, execution_id: str) ->
         raise
 
 
+@blueprint.task(
+    name=runner.OUTSIDE_CALL_TASK, queue=queues.EXECUTIONS, pass_context=True, retry=_RETRY
+)
+async def make_outside_call(context: procrastinate.JobContext, execution_id: str) -> None:
+    """The `send_http_request` an execution stopped at, after the commit that recorded it; then
+    the execution's run goes on (deferred with the answer)."""
+    await runner.make_outside_call(job_runtime(context), uuid.UUID(execution_id))
+
+
 async def run_purge(runtime: Runtime, *, batch: int = PURGE_BATCH) -> int:
     """Delete every tenant's received events older than `retention_days` that are processed,
     `batch` per committed transaction; how many went. Executions (and the receiver's event log)

@@ -3,10 +3,12 @@ guard, after the execution's progress is committed; the answer feeds the next st
 
 The session app refuses private addresses (the operator's default): a copy of its runtime
 allowing them plays an operator who set `BCS_WEBHOOK_ALLOW_PRIVATE_URLS`, and runs the
-execution's job directly (`runner.run_execution`), in process."""
+execution's jobs directly, in process: the run stops at the call (`calling`, its progress
+committed), the call's own job makes it (`runner.make_outside_call`), and the run goes on."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import uuid
@@ -60,12 +62,23 @@ async def _launch(runtime: Runtime, tenant: TenantHandle, flow_id: str) -> uuid.
                 flow_id=uuid.UUID(flow_id),
                 event_id=f"run:{uuid.uuid4().hex}",
                 payload={"order_id": "o-7", "shop": "acme"},
-                queue="test-unused",
+                queue=runner.EXECUTIONS_QUEUE,
                 task=runner.RUN_EXECUTION_TASK,
             ),
         )
     assert execution_id is not None
     return execution_id
+
+
+async def _run_to_end(runtime: Runtime, execution_id: uuid.UUID) -> str | None:
+    """The execution's run job, and the outside-call job each time it stops at one."""
+    status = await runner.run_execution(runtime, execution_id)
+    while status == "calling":
+        found = await _execution(runtime, execution_id)
+        assert found.status == "running"  # progress committed, the call not made yet
+        assert await runner.make_outside_call(runtime, execution_id)
+        status = await runner.run_execution(runtime, execution_id)
+    return status
 
 
 async def _execution(runtime: Runtime, execution_id: uuid.UUID) -> Any:
@@ -90,7 +103,7 @@ async def test_the_call_is_made_keyed_and_its_answer_feeds_the_next_step(
             tenant, trigger_event="order.created", flow_definition=calling_flow(server.url)
         )
         execution_id = await _launch(runtime, tenant, flow["id"])
-        status = await runner.run_execution(allowing, execution_id)
+        status = await _run_to_end(allowing, execution_id)
     assert status == "completed"
     [request] = server.requests
     assert request.method == "POST"
@@ -119,7 +132,7 @@ async def test_a_private_address_is_refused_by_default_and_the_flow_goes_on(
             tenant, trigger_event="order.created", flow_definition=calling_flow(server.url)
         )
         execution_id = await _launch(runtime, tenant, flow["id"])
-        status = await runner.run_execution(runtime, execution_id)
+        status = await _run_to_end(runtime, execution_id)
         assert server.requests == []
     assert status == "completed_with_errors"
     found = await _execution(runtime, execution_id)
@@ -144,6 +157,25 @@ async def test_an_error_status_fails_the_action_naming_it(
             tenant, trigger_event="order.created", flow_definition=calling_flow(server.url)
         )
         execution_id = await _launch(runtime, tenant, flow["id"])
-        await runner.run_execution(allowing, execution_id)
+        await _run_to_end(allowing, execution_id)
     found = await _execution(runtime, execution_id)
     assert "answered 503" in found.steps[0]["error"]
+
+
+async def test_a_worker_runs_the_call_as_its_own_job_and_goes_on(
+    runtime: Runtime, tenant: TenantHandle, make_flow: MakeFlow, worker: None
+) -> None:
+    """With a real worker: the run stops at the call, the call's job makes it (refused here:
+    a private address), and the run goes on to the task that needed no answer."""
+    definition = calling_flow("http://127.0.0.1:9/hook")
+    definition["steps"][1]["payload_template"]["title"] = "after the call"
+    flow = await make_flow(tenant, trigger_event="order.created", flow_definition=definition)
+    execution_id = await _launch(runtime, tenant, flow["id"])
+    deadline = asyncio.get_running_loop().time() + 30
+    while (found := await _execution(runtime, execution_id)).status == "running":
+        assert asyncio.get_running_loop().time() < deadline, found
+        await asyncio.sleep(0.05)
+    assert found.status == "completed_with_errors"
+    assert [step["id"] for step in found.steps] == ["call", "after"]
+    tasks = (await tenant.http.get("/api/tasks")).json()["items"]
+    assert [task["title"] for task in tasks] == ["after the call"]
