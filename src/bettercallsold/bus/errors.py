@@ -1,6 +1,5 @@
 """The bus's errors, under the shared tree in `bettercallsold/errors.py`:
 
-ActionAlreadyPerformed (200)  not a failure: the repeat of a keyed write gets the first answer
 NotFound (404)
 ├── SubscriptionNotFound
 └── DeliveryNotFound
@@ -13,24 +12,7 @@ Unprocessable (422)
 
 from __future__ import annotations
 
-from typing import Any
-
-from bettercallsold.errors import BCSError, Conflict, NotFound, Unprocessable
-
-
-class ActionAlreadyPerformed(BCSError):
-    """This flow action was already performed: the answer is the resource it wrote.
-
-    Raised (before or during the write) by a platform request that repeats an event receiver
-    action (`TenantContext.action_key`); the request's transaction is rolled back, and `app.py`
-    answers 200 with `resource` (the first write's event payload) and `Idempotent-Replayed`.
-    """
-
-    status_code = 200
-
-    def __init__(self, resource: dict[str, Any]) -> None:
-        super().__init__()
-        self.resource = resource
+from bettercallsold.errors import Conflict, NotFound, Unprocessable
 
 
 class SubscriptionNotFound(NotFound):

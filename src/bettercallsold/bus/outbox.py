@@ -10,9 +10,10 @@ session), in the same transaction, instead of a signed webhook delivery.
 A write made by the event receiver for a flow action carries the action's key
 (`TenantContext.action_key`, from the signed service assertion), stored with its event under a
 unique index: the action is performed once however often the receiver retries it (after a crash
-it cannot tell whether its call went through). A repeat is answered with the first write's
-resource: before any work when that write is committed (`tenancy/auth.py`), or here, with this
-write rolled back, when both raced.
+it cannot tell whether its call went through). The platform's `perform_once`
+(`platform/once.py`) answers a repeat with the first write's resource: before any work when that
+write is committed, or, when both raced, as noted here (`KeyedWrite`), with this write rolled
+back.
 """
 
 from __future__ import annotations
@@ -25,12 +26,37 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bettercallsold.bus import repository
 from bettercallsold.bus.dispatch import fan_out
-from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.bus.models import PlatformEvent
 from bettercallsold.catalogue import EVENT_TYPES
 from bettercallsold.jobs.deferral import BACKLOG_CAP
 from bettercallsold.ports import EventRecord, event_intake
 from bettercallsold.types import TenantContext, utcnow
+
+
+class KeyedWrite:
+    """The scope of one keyed platform write (`platform/once.py`): a repeat found by
+    `record_event` is noted here, on the session, instead of being recorded."""
+
+    _KEY = "bcs.keyed_write"
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self.repeated: dict[str, Any] | None = None
+
+    def __enter__(self) -> KeyedWrite:
+        self._session.info[self._KEY] = self
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._session.info.pop(self._KEY, None)
+
+    @classmethod
+    def note_repeat(cls, session: AsyncSession, resource: dict[str, Any] | None) -> None:
+        scope = session.info.get(cls._KEY)
+        if not isinstance(scope, KeyedWrite):
+            # A keyed write outside `perform_once` could commit an action twice: a bug.
+            raise RuntimeError("a keyed platform write must run inside perform_once")
+        scope.repeated = resource or {}
 
 
 def new_event_id() -> str:
@@ -60,11 +86,13 @@ async def record_event(
         cap=BACKLOG_CAP,
     )
     if not recorded.inserted:
-        # The same action's write committed first (a concurrent repeat): this one's changes are
-        # rolled back with the exception, and its caller gets the first one's resource.
-        raise ActionAlreadyPerformed(
-            await performed_action(session, context.tenant_id, context.action_key or "") or {}
+        # The same action's write committed first (a concurrent repeat): noted for the keyed
+        # write around this one (`platform/once.py`), which rolls this write back and answers
+        # with the first one's resource. Nothing is delivered for it.
+        KeyedWrite.note_repeat(
+            session, await performed_action(session, context.tenant_id, context.action_key or "")
         )
+        return event
     await fan_out(session, event, recorded.subscription_ids, recorded.waiting)
     if intake is not None:
         await intake.take(session, event)

@@ -3,7 +3,6 @@
 - a `BCSError` (each part's typed errors, `errors.py`): its status and message;
 - a malformed request: FastAPI's 422 shape, rendered so that no input can turn it into a 500;
 - the database unavailable: a JSON 503 with `Retry-After`;
-- a repeated flow action (`bus.errors.ActionAlreadyPerformed`): the first write's resource.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.errors import BCSError, Unprocessable
 
 logger = logging.getLogger(__name__)
@@ -27,7 +25,6 @@ logger = logging.getLogger(__name__)
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BCSError, _bcs_error_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(ActionAlreadyPerformed, _replay_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error_handler)  # type: ignore[arg-type]
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable_handler)
@@ -78,13 +75,6 @@ def _finite(value: object) -> object:
     if isinstance(value, list):
         return [_finite(item) for item in value]
     return value
-
-
-async def _replay_handler(request: Request, exc: ActionAlreadyPerformed) -> JSONResponse:
-    """A repeated flow action: the first write's resource, as Stripe replays an idempotent
-    request (the receiver only reads a 2xx and its body)."""
-    del request
-    return JSONResponse(exc.resource, status_code=200, headers={"Idempotent-Replayed": "true"})
 
 
 async def _bcs_error_handler(request: Request, exc: BCSError) -> JSONResponse:

@@ -22,7 +22,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bettercallsold.bus.errors import ActionAlreadyPerformed
 from bettercallsold.errors import BCSError, Unprocessable
 from bettercallsold.platform.customers import service as customers
 from bettercallsold.platform.customers.schemas import CustomerCreate, CustomerUpdate
@@ -33,6 +32,7 @@ from bettercallsold.platform.notifications.schemas import (
     EmailCreate,
     SmsCreate,
 )
+from bettercallsold.platform.once import REPLAYED_HEADERS, Replayed, perform_once
 from bettercallsold.platform.orders import service as orders
 from bettercallsold.platform.orders.schemas import OrderCreate, OrderStatusUpdate
 from bettercallsold.platform.products import service as products
@@ -146,11 +146,11 @@ class InProcessPlatform:
             item_id = _path_id(operation, call.resource_id)
             body = _body(operation, call.body)
             async with session.begin_nested():
-                result = await operation.handler(session, context, item_id, body)
+                done = await perform_once(
+                    session, context, lambda: operation.handler(session, context, item_id, body)
+                )
         except _Refused as refused:
             return refused.answer
-        except ActionAlreadyPerformed as repeat:
-            return PlatformAnswer(200, repeat.resource, {"Idempotent-Replayed": "true"})
         except Unprocessable as exc:
             return PlatformAnswer(exc.status_code, {"detail": exc.detail()})
         except BCSError as exc:
@@ -162,6 +162,9 @@ class InProcessPlatform:
             # the caller's other actions stand, as over HTTP.
             logger.exception("platform operation failed: %s %s", call.method, call.path)
             return PlatformAnswer(500, {"detail": "Internal Server Error"})
+        if isinstance(done, Replayed):
+            return PlatformAnswer(200, done.resource, REPLAYED_HEADERS)
+        result = done
         if result is None:
             return PlatformAnswer(operation.status)
         answer = result.model_dump(mode="json") if isinstance(result, BaseModel) else result

@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
 
 from bettercallsold.db.session import SessionDep
 from bettercallsold.http.pagination import Page, PageDep
@@ -16,33 +17,56 @@ from bettercallsold.platform.notifications.schemas import (
     NotificationOut,
     SmsCreate,
 )
+from bettercallsold.platform.once import answered, perform_once
 from bettercallsold.platform.responses import AUTH, AUTH_404, WRITE
 from bettercallsold.tenancy.auth import TenantDep
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
 
-@router.post("/email", status_code=status.HTTP_201_CREATED, responses=WRITE)
-async def send_email(body: EmailCreate, session: SessionDep, context: TenantDep) -> NotificationOut:
+@router.post(
+    "/email", status_code=status.HTTP_201_CREATED, responses=WRITE, response_model=NotificationOut
+)
+async def send_email(
+    body: EmailCreate, session: SessionDep, context: TenantDep
+) -> NotificationOut | JSONResponse:
     """Send an email; emits `notification.sent`."""
     message = OutgoingMessage("email", body.to, body.subject, body.body, body.template)
-    return await service.send_notification(session, context, message)
+    return answered(
+        await perform_once(
+            session, context, lambda: service.send_notification(session, context, message)
+        )
+    )
 
 
-@router.post("/sms", status_code=status.HTTP_201_CREATED, responses=WRITE)
-async def send_sms(body: SmsCreate, session: SessionDep, context: TenantDep) -> NotificationOut:
+@router.post(
+    "/sms", status_code=status.HTTP_201_CREATED, responses=WRITE, response_model=NotificationOut
+)
+async def send_sms(
+    body: SmsCreate, session: SessionDep, context: TenantDep
+) -> NotificationOut | JSONResponse:
     """Send a text message; emits `notification.sent`."""
     message = OutgoingMessage("sms", body.to, None, body.message, None)
-    return await service.send_notification(session, context, message)
+    return answered(
+        await perform_once(
+            session, context, lambda: service.send_notification(session, context, message)
+        )
+    )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=WRITE)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=WRITE, response_model=NotificationOut
+)
 async def send_channel_message(
     body: ChannelMessageCreate, session: SessionDep, context: TenantDep
-) -> NotificationOut:
+) -> NotificationOut | JSONResponse:
     """Post a message on a generic channel (for example `slack`); emits `notification.sent`."""
     message = OutgoingMessage(body.channel, body.to, None, body.message, None)
-    return await service.send_notification(session, context, message)
+    return answered(
+        await perform_once(
+            session, context, lambda: service.send_notification(session, context, message)
+        )
+    )
 
 
 @router.get("", responses=AUTH)
