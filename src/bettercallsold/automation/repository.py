@@ -653,16 +653,12 @@ async def insert_received_event(session: AsyncSession, row: JSON) -> uuid.UUID |
 async def delete_processed_received_events(
     session: AsyncSession, cutoff: datetime, batch: int
 ) -> int:
-    """Delete up to `batch` received events, of every tenant, received before `cutoff` and
-    processed (their flows started); how many went. Oldest first
-    (`ix_automation_received_events_received`).
-
-    One never processed (stored by an older version for its `run_event` job, which has not
-    started its flows yet) is kept: deleting it would lose its flows.
-    """
+    """Delete up to `batch` received events, of every tenant, received before `cutoff`; how
+    many went. Oldest first (`ix_automation_received_events_received`). A received event's
+    flows start in the transaction that stores it, so none is ever waiting for its flows."""
     doomed = (
         select(ReceivedEvent.id)
-        .where(ReceivedEvent.received_at < cutoff, ReceivedEvent.processed_at.is_not(None))
+        .where(ReceivedEvent.received_at < cutoff)
         .order_by(ReceivedEvent.received_at)
         .limit(batch)
     )

@@ -83,13 +83,6 @@ class TestRunPurge:
         await run_purge(runtime)
         assert await _remaining(runtime, [recent]) == 1
 
-    async def test_an_unprocessed_event_is_kept_however_old(
-        self, runtime: Runtime, receive: Receive, tenant: TenantHandle
-    ) -> None:
-        waiting = await receive(tenant, days_old=_old(runtime) * 10, processed=False)
-        await run_purge(runtime)
-        assert await _remaining(runtime, [waiting]) == 1
-
     async def test_every_tenants_events_are_purged(
         self, runtime: Runtime, receive: Receive, make_tenant: MakeTenant
     ) -> None:
