@@ -22,23 +22,8 @@ from bettercallsold.automation.engine import PreparedAction, RunOptions, run_flo
 from bettercallsold.automation.errors import FlowNotFound, InvalidFlow
 from bettercallsold.automation.flows import problem_location
 from bettercallsold.automation.schemas import DryRunOut, DryRunRequest, PlannedAction
-from bettercallsold.catalogue import EVENT_SAMPLES, action_spec, validate_payload
+from bettercallsold.catalogue import EVENT_SAMPLES, RESULT_EVENTS, action_spec, validate_payload
 from bettercallsold.types import JSON
-
-_RESOURCE_SAMPLE = {
-    "create_product": "product.created",
-    "update_product": "product.created",
-    "delete_product": "product.deleted",
-    "create_customer": "customer.created",
-    "update_customer": "customer.created",
-    "create_order": "order.created",
-    "update_order_status": "order.created",
-    "send_email": "notification.sent",
-    "send_sms": "notification.sent",
-    "create_notification": "notification.sent",
-    "create_task": "task.created",
-    "assign_task": "task.created",
-}
 
 
 async def dry_run(
@@ -90,7 +75,7 @@ def simulate_action(action_type: str, payload: Any) -> JSON:
             "success": True,
             "data": {"status_code": 200, "headers": {}, "body": None},
         }
-    sample = EVENT_SAMPLES.get(_RESOURCE_SAMPLE.get(spec.action_type, ""), {})
+    sample = EVENT_SAMPLES.get(RESULT_EVENTS.get(spec.action_type, ""), {})
     data = {key: value for key, value in sample.items() if key != "changed_fields"}
     if isinstance(payload, dict):
         data.update(payload)

@@ -18,6 +18,18 @@ from bettercallsold.http.pagination import PageRequest, paginate
 from bettercallsold.ports import ExecutionRef
 from bettercallsold.types import JSON
 
+
+def _defer_run(source: str, scheduled_at: str = "NULL") -> str:
+    """SQL deferring one job (`%(queue)s`, `%(task)s`) for the execution each row of the CTE
+    `source` returns, in the statement's own transaction (procrastinate's SQL API, as
+    `jobs/deferral.py` explains); `scheduled_at`: when it may start (NULL: at once)."""
+    return f"""SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
+        %(queue)s, %(task)s, 0, NULL, NULL,
+        jsonb_build_object('execution_id', {source}.id::text), {scheduled_at}
+    )::procrastinate_job_to_defer_v1])
+    FROM {source}"""
+
+
 # ---------------------------------------------------------------------------------- flows
 
 
@@ -281,7 +293,7 @@ _FINISH = """
 """`clock_timestamp()`, not the transaction's start: an execution's duration is its real one."""
 
 
-_LAUNCH = """
+_LAUNCH = f"""
     WITH flow AS (
         SELECT id, flow_definition, version, trigger_event
         FROM automation_flows WHERE id = %(flow_id)s AND tenant_id = %(tenant_id)s
@@ -298,11 +310,7 @@ _LAUNCH = """
         RETURNING id
     ),
     deferred AS (
-        SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
-            %(queue)s, %(task)s, 0, NULL, NULL,
-            jsonb_build_object('execution_id', started.id::text), NULL
-        )::procrastinate_job_to_defer_v1])
-        FROM started
+        {_defer_run("started")}
     )
     SELECT id, (SELECT count(*) FROM deferred) FROM started
 """
@@ -337,7 +345,7 @@ async def launch_execution(session: AsyncSession, launch: Launch) -> uuid.UUID |
     return row[0] if row is not None else None
 
 
-_RERUN = """
+_RERUN = f"""
     WITH original AS (
         SELECT o.id, o.trigger_data, coalesce(o.event_type, f.trigger_event) AS event_type,
                o.causation_depth, f.id AS flow_id, f.flow_definition, f.version
@@ -357,11 +365,7 @@ _RERUN = """
         RETURNING id
     ),
     deferred AS (
-        SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
-            %(queue)s, %(task)s, 0, NULL, NULL,
-            jsonb_build_object('execution_id', started.id::text), NULL
-        )::procrastinate_job_to_defer_v1])
-        FROM started
+        {_defer_run("started")}
     )
     SELECT id, (SELECT count(*) FROM deferred) FROM started
 """
@@ -427,7 +431,7 @@ class Progress:
     """The job that makes the outside call the execution stopped at."""
 
 
-_PROGRESS = """
+_PROGRESS = f"""
     WITH recorded AS (
         UPDATE automation_executions
         SET steps = %(steps)s, execution_results = %(results)s, state = %(state)s,
@@ -435,11 +439,7 @@ _PROGRESS = """
         WHERE id = %(id)s AND status = 'running'
         RETURNING id
     )
-    SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
-        %(queue)s, %(task)s, 0, NULL, NULL,
-        jsonb_build_object('execution_id', recorded.id::text), NULL
-    )::procrastinate_job_to_defer_v1])
-    FROM recorded
+    {_defer_run("recorded")}
 """
 
 
@@ -461,22 +461,18 @@ async def record_progress(
     return await cursor.fetchone() is not None
 
 
-_REMEMBER = """
+_REMEMBER = f"""
     WITH remembered AS (
         UPDATE automation_executions
         SET state = jsonb_set(
-                jsonb_set(coalesce(state, '{}'), '{results}',
-                          coalesce(state -> 'results', '{}')),
+                jsonb_set(coalesce(state, '{{}}'), '{{results}}',
+                          coalesce(state -> 'results', '{{}}')),
                 ARRAY['results', %(key)s], %(result)s) - 'calling',
             updated_at = now()
         WHERE id = %(id)s AND status = 'running' AND state -> 'calling' ->> 'step_id' = %(key)s
         RETURNING id
     )
-    SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
-        %(queue)s, %(task)s, 0, NULL, NULL,
-        jsonb_build_object('execution_id', remembered.id::text), NULL
-    )::procrastinate_job_to_defer_v1])
-    FROM remembered
+    {_defer_run("remembered")}
 """
 
 
@@ -514,7 +510,7 @@ class Suspension:
     task: str
 
 
-_SUSPEND = """
+_SUSPEND = f"""
     WITH suspended AS (
         UPDATE automation_executions
         SET status = 'waiting', steps = %(steps)s, execution_results = %(results)s,
@@ -522,11 +518,7 @@ _SUSPEND = """
         WHERE id = %(id)s AND status IN ('running', 'waiting')
         RETURNING id
     )
-    SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
-        %(queue)s, %(task)s, 0, NULL, NULL,
-        jsonb_build_object('execution_id', suspended.id::text), %(resume_at)s
-    )::procrastinate_job_to_defer_v1])
-    FROM suspended
+    {_defer_run("suspended", "%(resume_at)s")}
 """
 """The execution waits (no process holds it) and its run job is scheduled at its resume time
 (procrastinate's `scheduled_at`), in the transaction that recorded the wait."""
@@ -550,7 +542,7 @@ async def suspend_execution(
     return await cursor.fetchone() is not None
 
 
-_RESUME_NOW = """
+_RESUME_NOW = f"""
     WITH resumed AS (
         UPDATE automation_executions
         SET resume_at = now(), updated_at = now(),
@@ -559,11 +551,7 @@ _RESUME_NOW = """
           AND state ->> 'pending' IS NOT NULL
         RETURNING id
     )
-    SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(
-        %(queue)s, %(task)s, 0, NULL, NULL,
-        jsonb_build_object('execution_id', resumed.id::text), NULL
-    )::procrastinate_job_to_defer_v1])
-    FROM resumed
+    {_defer_run("resumed")}
 """
 """`POST .../resume`: the pending wait (the engine's `Memory.pending`) is over now, and a run job
 is deferred at once; the scheduled one finds nothing left to do."""

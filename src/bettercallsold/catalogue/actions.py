@@ -198,6 +198,24 @@ _BY_NAME: dict[str, ActionSpec] = {
 }
 
 
+RESULT_EVENTS: dict[str, str] = {
+    "create_product": "product.created",
+    "update_product": "product.created",
+    "delete_product": "product.deleted",
+    "create_customer": "customer.created",
+    "update_customer": "customer.created",
+    "create_order": "order.created",
+    "update_order_status": "order.created",
+    "send_email": "notification.sent",
+    "send_sms": "notification.sent",
+    "create_notification": "notification.sent",
+    "create_task": "task.created",
+    "assign_task": "task.created",
+}
+"""The event whose sample payload has the shape of what each platform action returns: the dry
+run and the builder's variable picker show an action's result with it."""
+
+
 def action_spec(action_type: str) -> ActionSpec | None:
     """The spec of an action type or alias; None when unknown."""
     return _BY_NAME.get(action_type)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bettercallsold.catalogue.actions import RESULT_EVENTS
 from bettercallsold.catalogue.operators import OPERATORS
 
 
@@ -143,23 +144,6 @@ def flatten_paths(sample: Any, prefix: str = "", depth: int = 0) -> list[str]:
     return paths
 
 
-# What an action returns, shaped like the resource it writes (the plugin's dry run answers the
-# same way): the event sample of that resource.
-_RESULT_SAMPLE = {
-    "create_product": "product.created",
-    "update_product": "product.created",
-    "delete_product": "product.deleted",
-    "create_customer": "customer.created",
-    "update_customer": "customer.created",
-    "create_order": "order.created",
-    "update_order_status": "order.created",
-    "send_email": "notification.sent",
-    "send_sms": "notification.sent",
-    "create_notification": "notification.sent",
-    "create_task": "task.created",
-    "assign_task": "task.created",
-}
-
 TEMPLATE_FILTERS: tuple[tuple[str, str], ...] = (
     ("money", "a number as an amount: 599.7 → 599.70"),
     ("date", 'a date in a format: date: "%Y-%m-%d"'),
@@ -206,7 +190,7 @@ def picker(palette: Palette, event_type: str) -> dict[str, Any]:
             action_type: flatten_paths(
                 {
                     k: v
-                    for k, v in palette.samples.get(_RESULT_SAMPLE.get(action_type, ""), {}).items()
+                    for k, v in palette.samples.get(RESULT_EVENTS.get(action_type, ""), {}).items()
                     if k != "changed_fields"
                 }
             )
