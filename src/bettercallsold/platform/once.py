@@ -39,14 +39,23 @@ class Replayed:
 
 
 async def perform_once(
-    session: AsyncSession, context: TenantContext, write: Callable[[], Awaitable[T]]
+    session: AsyncSession,
+    context: TenantContext,
+    write: Callable[[], Awaitable[T]],
+    *,
+    look_for_committed: bool = True,
 ) -> T | Replayed:
-    """`write()`'s result, or `Replayed` when the caller's action key was already used."""
+    """`write()`'s result, or `Replayed` when the caller's action key was already used.
+
+    `look_for_committed=False` skips the look-up of an earlier committed write: the in-process
+    port runs each action in its execution's transaction, claimed once, so no earlier attempt
+    of it can have committed (a racing one is still caught by the outbox)."""
     if context.action_key is None:
         return await write()
-    found = await performed_action(session, context.tenant_id, context.action_key)
-    if found is not None:
-        return Replayed(found)
+    if look_for_committed:
+        found = await performed_action(session, context.tenant_id, context.action_key)
+        if found is not None:
+            return Replayed(found)
     savepoint = await session.begin_nested()
     try:
         with KeyedWrite(session) as keyed:

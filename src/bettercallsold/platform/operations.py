@@ -147,7 +147,10 @@ class InProcessPlatform:
             body = _body(operation, call.body)
             async with session.begin_nested():
                 done = await perform_once(
-                    session, context, lambda: operation.handler(session, context, item_id, body)
+                    session,
+                    context,
+                    lambda: operation.handler(session, context, item_id, body),
+                    look_for_committed=False,
                 )
         except _Refused as refused:
             return refused.answer
